@@ -1,0 +1,28 @@
+/* err: names for the project's error codes. */
+#include "base/err.h"
+
+const char *aa_strerror(int err)
+{
+	switch (err) {
+	case AA_OK: return "ok";
+	case AA_EINVAL: return "invalid argument";
+	case AA_ENOMEM: return "limit reached";
+	case AA_EPROTO: return "protocol error";
+	case AA_ERANGE: return "value out of range";
+	case AA_ENOTSUP: return "not supported";
+	case AA_EIO: return "i/o error";
+	case AA_ENOENT: return "not found";
+	case AA_EPERM: return "permission denied";
+	case AA_ETIMEDOUT: return "timed out";
+	case AA_ECLOSED: return "closed";
+	case AA_EAGAIN: return "try again";
+	case AA_EEXIST: return "already exists";
+	case AA_ECRYPTO: return "cryptographic check failed";
+	case AA_ETOOBIG: return "too big";
+	case AA_ETRUNC: return "truncated input";
+	case AA_ECANCELED: return "canceled";
+	case AA_EUSAGE: return "usage error";
+	case AA_ECONFIG: return "configuration error";
+	}
+	return "unknown error";
+}
