@@ -23,5 +23,9 @@ int multihash_sum(uint64_t code, const uint8_t *data, size_t n, struct aa_buf *o
 /* Parses exactly p[0..n) as one multihash. AA_EINVAL on bad varints, a length that does
  * not match, or trailing bytes; AA_ENOTSUP for other hash codes. */
 int multihash_decode(const uint8_t *p, size_t n, struct multihash *out);
+/* Like multihash_decode() but accepts any hash code: checks only the framing (two minimal
+ * varints and a digest of exactly the stated length). For carriers such as multiaddr's
+ * /p2p and /certhash that do not interpret the hash. */
+int multihash_decode_any(const uint8_t *p, size_t n, struct multihash *out);
 
 #endif

@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Limits: larger input is rejected outright; tables and arrays may nest at most this deep
+ * (the root table is level 0, so `a = [[1]]` puts the inner array at level 2). */
+#define TOML_MAX_INPUT (16u * 1024u * 1024u)
+#define TOML_MAX_DEPTH 128
+
 enum toml_type {
 	TOML_STRING,
 	TOML_INTEGER,
@@ -21,7 +26,7 @@ enum toml_type {
 
 struct toml_pos {
 	int line; /* 1-based */
-	int col;  /* 1-based, in bytes */
+	int col;  /* 1-based, in bytes (a leading UTF-8 BOM is not counted) */
 };
 
 struct toml_table;
@@ -47,6 +52,7 @@ struct toml_keyval {
 	char *key;           /* one key segment (dotted keys become nested tables) */
 	struct toml_pos pos; /* where the key was written (first definition) */
 	struct toml_value val;
+	size_t keylen;       /* bytes in key: a quoted key may contain NUL via \u0000 */
 };
 
 struct toml_table {
@@ -59,6 +65,7 @@ struct toml_table {
 struct toml_array {
 	size_t n;
 	struct toml_value *items;
+	unsigned flags; /* parser bookkeeping: static array or array of tables */
 };
 
 struct toml_error {
@@ -74,6 +81,15 @@ void toml_free(struct toml_table *root);
 
 /* Looks up a direct child by key; NULL if absent. */
 const struct toml_keyval *toml_table_find(const struct toml_table *t, const char *key);
+/* The same for a key of len bytes, which may contain NUL. */
+const struct toml_keyval *toml_table_findn(const struct toml_table *t, const char *key,
+					   size_t len);
+/* Follows a dotted path of plain key segments ("policy.rate_limit.default_rps") through
+ * nested tables; NULL if a segment is absent or an intermediate value is not a table.
+ * Segments are split at every '.', so this cannot name keys that themselves contain dots. */
+const struct toml_value *toml_table_get_path(const struct toml_table *t, const char *path);
+/* True for an array written as [[header]] sections rather than as an [ ... ] value. */
+bool toml_array_is_table_array(const struct toml_array *a);
 const char *toml_type_name(enum toml_type t);
 
 #endif
