@@ -866,8 +866,10 @@ static int parse_number(struct parser *p, struct toml_value *v)
 	aa_buf_reset(&p->scratch);
 	int c = peek(p, 0);
 	bool neg = c == '-', sign = c == '-' || c == '+';
-	if (sign)
-		p->i++, c = peek(p, 0);
+	if (sign) {
+		p->i++;
+		c = peek(p, 0);
+	}
 	if (c == 'i' || c == 'n') {
 		bool inf = c == 'i';
 		if (!match(p, inf ? "inf" : "nan"))
@@ -905,7 +907,12 @@ static int parse_number(struct parser *p, struct toml_value *v)
 		return AA_EINVAL;
 	if (is_float) {
 		aa_buf_append_byte(&p->scratch, 0);
-		double d = strtod((const char *)p->scratch.p, NULL);
+		/* The text is plain ASCII digits, '.', 'e' and a sign, which strtod reads fully
+		 * in the C numeric locale the daemon runs in; anything less fails closed. */
+		char *end;
+		double d = strtod((const char *)p->scratch.p, &end);
+		if (end != (char *)p->scratch.p + p->scratch.n - 1)
+			return fail_at(p, at, "float could not be converted");
 		if (isinf(d))
 			return fail_at(p, at, "float is out of range for 64-bit floating point");
 		v->type = TOML_FLOAT;
@@ -1387,14 +1394,12 @@ static int parse_header(struct parser *p)
 	p->i += aot ? 2 : 1;
 	skip_ws(p);
 	int rc = parse_key(p, &kp);
-	if (!rc) {
-		if (aot && !(peek(p, 0) == ']' && peek(p, 1) == ']'))
-			rc = peek(p, 0) == ']' ? (p->i++, unexpected(p, "']]' to close the header"))
-					       : unexpected(p, "']]' to close the header");
-		else if (!aot && peek(p, 0) != ']')
-			rc = unexpected(p, "']' to close the header");
+	/* The closing brackets of [[a]] must be adjacent, as the opening ones must. */
+	for (int k = 0; !rc && k < (aot ? 2 : 1); k++) {
+		if (peek(p, 0) == ']')
+			p->i++;
 		else
-			p->i += aot ? 2 : 1;
+			rc = unexpected(p, aot ? "']]' to close the header" : "']' to close the header");
 	}
 	if (!rc)
 		rc = aot ? open_array_table(p, &kp, at) : open_table(p, &kp, at);

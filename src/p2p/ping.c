@@ -1,0 +1,132 @@
+/* ping: echo server and round-trip client for /ipfs/ping/1.0.0. */
+#include "p2p/ping.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+/* ---- server: echo every byte back --------------------------------------------------- */
+
+static size_t serve_on_data(struct p2p_stream *st, const uint8_t *p, size_t n)
+{
+	ssize_t w = p2p_stream_write(st, p, n);
+	return w > 0 ? (size_t)w : 0; /* the rest waits for on_writable */
+}
+
+static void serve_on_writable(struct p2p_stream *st)
+{
+	p2p_stream_resume(st);
+}
+
+static void serve_on_fin(struct p2p_stream *st)
+{
+	p2p_stream_close_write(st);
+}
+
+static const struct p2p_stream_handler ping_server = {
+	.on_data = serve_on_data,
+	.on_writable = serve_on_writable,
+	.on_fin = serve_on_fin,
+};
+
+int p2p_ping_serve(struct p2p_host *h)
+{
+	return p2p_host_set_handler(h, P2P_PING_PROTOCOL_ID, &ping_server, NULL);
+}
+
+/* ---- client ---------------------------------------------------------------------------- */
+
+struct ping_client {
+	p2p_ping_cb cb;
+	void *user;
+	unsigned remaining;
+	uint8_t sent[P2P_PING_PAYLOAD];
+	uint8_t got[P2P_PING_PAYLOAD];
+	size_t ngot;
+	uint64_t sent_at;
+	bool finished;
+};
+
+static void client_finish(struct ping_client *pc, int err, uint64_t rtt)
+{
+	if (pc->finished)
+		return;
+	pc->finished = true;
+	pc->cb(pc->user, err, rtt, true);
+}
+
+static int client_send(struct p2p_stream *st, struct ping_client *pc)
+{
+	randombytes_buf(pc->sent, sizeof pc->sent);
+	pc->ngot = 0;
+	pc->sent_at = aa_clock_mono_ns();
+	/* 32 bytes always fit a fresh stream's window. */
+	return p2p_stream_write(st, pc->sent, sizeof pc->sent) == (ssize_t)sizeof pc->sent ? 0 : AA_EIO;
+}
+
+static size_t client_on_data(struct p2p_stream *st, const uint8_t *p, size_t n)
+{
+	struct ping_client *pc = p2p_stream_user(st);
+	size_t used = 0;
+	while (used < n && !pc->finished) {
+		size_t take = P2P_PING_PAYLOAD - pc->ngot;
+		if (take > n - used)
+			take = n - used;
+		memcpy(pc->got + pc->ngot, p + used, take);
+		pc->ngot += take;
+		used += take;
+		if (pc->ngot < P2P_PING_PAYLOAD)
+			break;
+		uint64_t rtt = aa_clock_mono_ns() - pc->sent_at;
+		if (memcmp(pc->got, pc->sent, P2P_PING_PAYLOAD) != 0) {
+			client_finish(pc, AA_EPROTO, 0);
+			p2p_stream_reset(st);
+			break;
+		}
+		if (--pc->remaining == 0) {
+			client_finish(pc, 0, rtt);
+			p2p_stream_close_write(st);
+			break;
+		}
+		pc->cb(pc->user, 0, rtt, false);
+		if (client_send(st, pc) < 0) {
+			client_finish(pc, AA_EIO, 0);
+			p2p_stream_reset(st);
+		}
+	}
+	return n;
+}
+
+static void client_on_close(struct p2p_stream *st, int err)
+{
+	struct ping_client *pc = p2p_stream_user(st);
+	client_finish(pc, err ? err : AA_ECLOSED, 0);
+	free(pc);
+}
+
+static const struct p2p_stream_handler ping_client_handler = {
+	.on_data = client_on_data,
+	.on_close = client_on_close,
+};
+
+int p2p_ping(struct p2p_host *h, const struct p2p_peer_id *peer, unsigned count, p2p_ping_cb cb,
+	     void *user)
+{
+	if (count == 0 || !cb)
+		return AA_EINVAL;
+	struct ping_client *pc = aa_calloc(1, sizeof *pc);
+	pc->cb = cb;
+	pc->user = user;
+	pc->remaining = count;
+	static const char *const protos[] = { P2P_PING_PROTOCOL_ID };
+	struct p2p_stream *st;
+	int rc = p2p_host_new_stream(h, peer, protos, 1, &ping_client_handler, pc, &st);
+	if (rc < 0) {
+		free(pc);
+		return rc;
+	}
+	return client_send(st, pc);
+}
