@@ -709,13 +709,15 @@ static void noise_done(struct p2p_conn *c)
 {
 	c->remote_peer = *p2p_noise_handshake_remote_peer_id(c->hs);
 	memcpy(c->remote_pubkey, p2p_noise_handshake_remote_public_key(c->hs), sizeof c->remote_pubkey);
+	/* The muxer string belongs to the handshake: decide before freeing it. */
 	const char *muxer = p2p_noise_handshake_muxer(c->hs);
+	bool early_yamux = muxer && strcmp(muxer, YAMUX_PROTOCOL_ID) == 0;
 	aa_log(AA_LOG_DEBUG, "noise handshake done", "dir", c->outbound ? "outbound" : "inbound",
 	       "muxer", muxer ? muxer : "(multistream)", NULL);
 	p2p_noise_handshake_take_session(c->hs, &c->ns);
 	p2p_noise_handshake_free(c->hs);
 	c->hs = NULL;
-	if (muxer && strcmp(muxer, YAMUX_PROTOCOL_ID) == 0) {
+	if (early_yamux) {
 		start_yamux(c);
 		return;
 	}
