@@ -15,8 +15,14 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "p2p/bootstrap.h"
+#include "p2p/host.h"
+#include "p2p/identify.h"
 #include "p2p/keys.h"
+#include "p2p/mdns.h"
+#include "p2p/multiaddr.h"
 #include "p2p/peerid.h"
+#include "p2p/ping.h"
 
 struct daemon {
 	struct aa_config cfg;
@@ -26,16 +32,69 @@ struct daemon {
 	struct p2p_keypair identity;
 	struct p2p_peer_id peer_id;
 	char peer_id_text[P2P_PEER_ID_STRING_MAX];
+	struct p2p_host *host;
+	struct p2p_identify *identify;
+	struct p2p_bootstrap *bootstrap;
+	struct mdns_service *mdns;
+	struct p2p_host_notifiee addr_watch;
+	struct multiaddr *advertised; /* our listen addresses as mDNS announces them */
+	size_t n_advertised;
+	bool stopping;
 	int exit_status;
 };
+
+static void on_host_closed(void *user)
+{
+	struct daemon *d = user;
+	d->host = NULL;
+	/* Closing the last handles lets uv_run() return on its own: a clean stop, no uv_stop(). */
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
+static void free_advertised(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_advertised; i++)
+		multiaddr_free(&d->advertised[i]);
+	free(d->advertised);
+	d->advertised = NULL;
+	d->n_advertised = 0;
+}
+
+/* Second half of the stop: mDNS is closed (or never ran); now the host. */
+static void close_host(void *user)
+{
+	struct daemon *d = user;
+	d->mdns = NULL;
+	free_advertised(d);
+	if (d->host) {
+		p2p_host_unsubscribe(d->host, &d->addr_watch);
+		p2p_host_close(d->host, on_host_closed, d);
+	} else {
+		on_host_closed(d);
+	}
+}
+
+static void stop_daemon(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	p2p_bootstrap_stop(d->bootstrap);
+	d->bootstrap = NULL;
+	p2p_identify_free(d->identify);
+	d->identify = NULL;
+	if (d->mdns)
+		mdns_service_close(d->mdns, close_host, d);
+	else
+		close_host(d);
+}
 
 static void on_stop_signal(uv_signal_t *sig, int signum)
 {
 	struct daemon *d = sig->data;
 	aa_log(AA_LOG_INFO, "shutting down", "signal", signum == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-	/* Closing the last handles lets uv_run() return on its own: a clean stop, no uv_stop(). */
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	stop_daemon(d);
 }
 
 /* The socket path of a unix:// gRPC address, or NULL for tcp://. */
@@ -93,7 +152,152 @@ static void announce(const struct daemon *d)
 	if (d->cfg.cli.mcp_stdio)
 		return;
 	printf("PEER_ID=%s\n", d->peer_id_text);
+	struct multiaddr *addrs;
+	size_t n;
+	p2p_host_listen_addrs(d->host, &addrs, &n);
+	for (size_t i = 0; i < n; i++) {
+		char *text = NULL;
+		if (multiaddr_to_string(&addrs[i], &text) == 0)
+			printf("LISTEN_ADDR=%s/p2p/%s\n", text, d->peer_id_text);
+		free(text);
+		multiaddr_free(&addrs[i]);
+	}
+	free(addrs);
 	fflush(stdout);
+}
+
+static void host_config_from(const struct aa_config *cfg, const struct p2p_keypair *id,
+			     struct p2p_host_config *hc)
+{
+	p2p_host_config_default(hc);
+	hc->identity = id;
+	hc->max_connections = (uint32_t)cfg->limits.max_connections;
+	hc->max_pending_handshakes = (uint32_t)cfg->limits.max_pending_handshakes;
+	hc->conn_rate_per_ip = (uint32_t)cfg->limits.conn_rate_per_ip;
+	hc->handshake_timeout_ns = cfg->limits.handshake_timeout.ns;
+	hc->dial_timeout_ns = cfg->limits.dial_timeout.ns;
+	hc->idle_timeout_ns = cfg->limits.idle_timeout.ns;
+	hc->max_streams_per_conn = (uint32_t)cfg->limits.max_streams_per_conn;
+	hc->max_inbound_streams_pending = (uint32_t)cfg->limits.max_inbound_streams_pending;
+	hc->yamux_max_window = (uint32_t)cfg->limits.yamux_max_window;
+}
+
+/* Listens on every configured address. An address that cannot be bound is logged and
+ * skipped (an IPv6 wildcard on a host without IPv6, say); none at all is fatal. */
+static int start_listening(struct daemon *d)
+{
+	size_t ok = 0;
+	for (size_t i = 0; i < d->cfg.listen_addrs.n; i++) {
+		const char *text = d->cfg.listen_addrs.items[i];
+		struct multiaddr ma;
+		const char *why = NULL;
+		if (multiaddr_parse(text, &ma, &why) < 0) {
+			aa_log(AA_LOG_ERROR, "bad listen address", "addr", text, "error", why ? why : "", NULL);
+			continue;
+		}
+		int rc = p2p_host_listen(d->host, &ma);
+		multiaddr_free(&ma);
+		if (rc == AA_ENOTSUP)
+			aa_log(AA_LOG_WARN, "listen address not supported yet; skipped", "addr", text, NULL);
+		else if (rc == 0)
+			ok++;
+	}
+	if (ok == 0) {
+		aa_log(AA_LOG_ERROR, "could not listen on any address", NULL);
+		return AA_EIO;
+	}
+	return 0;
+}
+
+static void start_bootstrap(struct daemon *d)
+{
+	size_t n = d->cfg.bootstrap_peers.n;
+	struct multiaddr *addrs = calloc(n ? n : 1, sizeof *addrs);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (multiaddr_parse(d->cfg.bootstrap_peers.items[i], &addrs[k], NULL) == 0)
+			k++;
+	p2p_bootstrap_start(d->host, addrs, k, &d->bootstrap);
+	for (size_t i = 0; i < k; i++)
+		multiaddr_free(&addrs[i]);
+	free(addrs);
+}
+
+/* mDNS asks for our addresses when it answers; they are refreshed when they change. */
+static size_t mdns_addrs(void *user, const struct multiaddr **addrs)
+{
+	struct daemon *d = user;
+	*addrs = d->advertised;
+	return d->n_advertised;
+}
+
+static void refresh_advertised(struct daemon *d)
+{
+	free_advertised(d);
+	p2p_host_listen_addrs(d->host, &d->advertised, &d->n_advertised);
+}
+
+static void on_local_addrs_changed(void *user)
+{
+	struct daemon *d = user;
+	refresh_advertised(d);
+	if (d->mdns)
+		mdns_service_announce(d->mdns);
+}
+
+static void on_mdns_dialled(void *user, struct p2p_conn *c, int err)
+{
+	if (!c)
+		aa_log(AA_LOG_DEBUG, "mdns: dial failed", "error", aa_strerror(err), NULL);
+}
+
+/* REFERENCE A.5: a peer found on the LAN is dialled at once; failure is only logged. */
+static void on_mdns_peer(void *user, const struct p2p_peer_id *peer, const struct multiaddr *addrs,
+			 size_t n)
+{
+	struct daemon *d = user;
+	if (d->stopping || !d->host || p2p_host_conn_to(d->host, peer))
+		return;
+	char text[P2P_PEER_ID_STRING_MAX];
+	p2p_peer_id_to_string(peer, text, sizeof text);
+	aa_log(AA_LOG_INFO, "mdns: peer discovered", "peer", text, NULL);
+	p2p_host_dial(d->host, peer, addrs, n, on_mdns_dialled, d);
+}
+
+static int start_mdns(struct daemon *d)
+{
+	if (!d->cfg.enable_mdns)
+		return 0;
+	refresh_advertised(d);
+	struct mdns_config mc = {
+		.peer_id = d->peer_id_text,
+		.listen_addrs = mdns_addrs,
+		.enabled = true,
+		.ipv6 = true,
+	};
+	int rc = mdns_service_new(&d->loop, &mc, on_mdns_peer, d, &d->mdns);
+	if (rc < 0) {
+		/* A LAN feature: without it the node still works through bootstrap peers. */
+		aa_log(AA_LOG_WARN, "mdns unavailable", "error", aa_strerror(rc), NULL);
+		d->mdns = NULL;
+	}
+	return 0;
+}
+
+static int start_p2p(struct daemon *d)
+{
+	struct p2p_host_config hc;
+	host_config_from(&d->cfg, &d->identity, &hc);
+	if (p2p_host_new(&d->loop, &hc, &d->host) < 0)
+		return AA_EINVAL;
+	p2p_ping_serve(d->host);
+	p2p_identify_new(d->host, "agentanycastd/" AA_VERSION, &d->identify);
+	if (start_listening(d) < 0)
+		return AA_EIO;
+	d->addr_watch = (struct p2p_host_notifiee){ .on_local_addrs_changed = on_local_addrs_changed,
+						    .user = d };
+	p2p_host_subscribe(d->host, &d->addr_watch);
+	return start_mdns(d);
 }
 
 static void log_config_warnings(const char *warnings)
@@ -121,7 +325,15 @@ static int run(struct daemon *d)
 	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
 
+	if (start_p2p(d) < 0) {
+		d->exit_status = 1;
+		stop_daemon(d);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&d->loop);
+		return 1;
+	}
 	announce(d);
+	start_bootstrap(d);
 	aa_log(AA_LOG_INFO, "agentanycastd running", "version", AA_VERSION, "peer_id",
 	       d->peer_id_text, NULL);
 	uv_run(&d->loop, UV_RUN_DEFAULT);

@@ -92,6 +92,9 @@ struct p2p_host {
 	struct p2p_host_notifiee **notifiees;
 	size_t nnotifiees;
 	uv_timer_t sweep;
+	uint64_t last_addr_check_ns;
+	char *addrs_fingerprint; /* the advertised addresses at the last check, as text */
+	struct peerstore *peers;
 	struct rate_slot rate[HOST_RATE_SLOTS];
 	struct p2p_host_stats stats;
 	bool closing;
@@ -112,9 +115,15 @@ void p2p_host_config_default(struct p2p_host_config *cfg)
 	cfg->max_streams_per_conn = 1024;
 	cfg->max_inbound_streams_pending = 256;
 	cfg->yamux_max_window = 16u * 1024 * 1024;
+	cfg->max_peers = 4096;
+	cfg->addr_watch_interval_ns = 2ull * 1000000000ull;
+	cfg->disconnected_addr_ttl_ns = 600ull * 1000000000ull;
 }
 
 const struct p2p_peer_id *p2p_host_peer_id(const struct p2p_host *h) { return &h->self; }
+const struct p2p_keypair *p2p_host_identity(const struct p2p_host *h) { return h->cfg.identity; }
+uv_loop_t *p2p_host_loop(const struct p2p_host *h) { return h->loop; }
+struct peerstore *p2p_host_peerstore(const struct p2p_host *h) { return h->peers; }
 
 /* ---- addresses ------------------------------------------------------------------------- */
 
@@ -258,6 +267,7 @@ static const struct p2p_stream_handler *host_find_handler(void *owner, const cha
 
 static void dial_try_next(struct host_dial *d);
 static void maybe_finish_close(struct p2p_host *h);
+static void check_local_addrs(struct p2p_host *h);
 
 static void on_deferred(uv_timer_t *t)
 {
@@ -556,6 +566,19 @@ static void host_on_established(void *owner, struct p2p_conn *c)
 	e->idle_since_ns = aa_clock_mono_ns();
 	h->stats.pending--;
 	h->stats.connections++;
+	/* While connected, what we know of the peer is kept (and its dialled address is good). */
+	const struct p2p_peer_id *peer = p2p_conn_remote_peer(c);
+	if (aa_log_enabled(AA_LOG_DEBUG)) {
+		char text[P2P_PEER_ID_STRING_MAX];
+		p2p_peer_id_to_string(peer, text, sizeof text);
+		aa_log(AA_LOG_DEBUG, "connection established", "peer", text,
+		       "dir", p2p_conn_is_outbound(c) ? "outbound" : "inbound", NULL);
+	}
+	peerstore_protect(h->peers, peer, true);
+	peerstore_set_public_key(h->peers, peer, p2p_conn_remote_public_key(c));
+	if (p2p_conn_is_outbound(c) && p2p_conn_remote_addr(c)->len)
+		peerstore_add_addrs(h->peers, peer, p2p_conn_remote_addr(c), 1, PEERSTORE_TTL_PERMANENT,
+				    e->idle_since_ns);
 	if (e->dial) {
 		struct host_dial *d = e->dial;
 		e->dial = NULL;
@@ -580,6 +603,12 @@ static void host_on_closed(void *owner, struct p2p_conn *c, int err)
 	if (e->established) {
 		h->stats.connections--;
 		bool last = !peer_has_other_conn(h, e);
+		if (last) {
+			const struct p2p_peer_id *peer = p2p_conn_remote_peer(c);
+			peerstore_update_addrs_ttl(h->peers, peer, PEERSTORE_TTL_PERMANENT,
+						   h->cfg.disconnected_addr_ttl_ns, aa_clock_mono_ns());
+			peerstore_protect(h->peers, peer, false);
+		}
 		for (size_t i = 0; i < h->nnotifiees; i++)
 			if (h->notifiees[i]->on_disconnected)
 				h->notifiees[i]->on_disconnected(h->notifiees[i]->user, c, last);
@@ -706,6 +735,7 @@ int p2p_host_listen(struct p2p_host *h, const struct multiaddr *ma)
 	int len = sizeof ss;
 	uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
 	multiaddr_from_sockaddr((struct sockaddr *)&ss, &l->bound);
+	check_local_addrs(h);
 	return 0;
 }
 
@@ -775,10 +805,45 @@ int p2p_host_listen_addrs(const struct p2p_host *h, struct multiaddr **out, size
 
 /* ---- idle sweep, stats, lifecycle ------------------------------------------------------ */
 
+/* Re-reads the advertised addresses and tells subscribers when they changed. */
+static void check_local_addrs(struct p2p_host *h)
+{
+	struct multiaddr *addrs;
+	size_t n;
+	p2p_host_listen_addrs(h, &addrs, &n);
+	struct aa_buf fp;
+	aa_buf_init(&fp);
+	for (size_t i = 0; i < n; i++) {
+		char *t = NULL;
+		if (multiaddr_to_string(&addrs[i], &t) == 0) {
+			aa_buf_append_str(&fp, t);
+			aa_buf_append_byte(&fp, '\n');
+		}
+		free(t);
+		multiaddr_free(&addrs[i]);
+	}
+	free(addrs);
+	char *now = (char *)aa_buf_steal(&fp, NULL);
+	bool changed = h->addrs_fingerprint && strcmp(now, h->addrs_fingerprint) != 0;
+	free(h->addrs_fingerprint);
+	h->addrs_fingerprint = now;
+	if (!changed)
+		return;
+	aa_log(AA_LOG_INFO, "listen addresses changed", NULL);
+	for (size_t i = 0; i < h->nnotifiees; i++)
+		if (h->notifiees[i]->on_local_addrs_changed)
+			h->notifiees[i]->on_local_addrs_changed(h->notifiees[i]->user);
+}
+
 static void on_sweep(uv_timer_t *t)
 {
 	struct p2p_host *h = t->data;
 	uint64_t now = aa_clock_mono_ns();
+	if (h->cfg.addr_watch_interval_ns && now - h->last_addr_check_ns >= h->cfg.addr_watch_interval_ns) {
+		h->last_addr_check_ns = now;
+		check_local_addrs(h);
+	}
+	peerstore_gc(h->peers, now);
 	for (struct host_conn *e = h->conns; e; e = e->next) {
 		if (!e->established)
 			continue;
@@ -806,6 +871,7 @@ int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_
 	h->loop = loop;
 	h->cfg = *cfg;
 	p2p_peer_id_from_public_key(cfg->identity->public_key, &h->self);
+	h->peers = peerstore_new(cfg->max_peers ? cfg->max_peers : 4096, 64, 256);
 	h->events = (struct p2p_conn_events){
 		.on_established = host_on_established,
 		.on_closed = host_on_closed,
@@ -838,6 +904,8 @@ static void host_free(struct p2p_host *h)
 	free(h->protocol_list);
 	free(h->listeners);
 	free(h->notifiees);
+	free(h->addrs_fingerprint);
+	peerstore_free(h->peers);
 	void (*cb)(void *) = h->close_cb;
 	void *user = h->close_user;
 	free(h);

@@ -18,6 +18,7 @@
 #include "p2p/keys.h"
 #include "p2p/multiaddr.h"
 #include "p2p/peerid.h"
+#include "p2p/peerstore.h"
 
 struct p2p_host;
 
@@ -32,6 +33,9 @@ struct p2p_host_config {
 	uint32_t max_streams_per_conn;
 	uint32_t max_inbound_streams_pending;
 	uint32_t yamux_max_window;
+	uint32_t max_peers;                 /* peerstore bound */
+	uint64_t addr_watch_interval_ns;    /* how often interface addresses are re-read */
+	uint64_t disconnected_addr_ttl_ns;  /* addresses of a peer kept this long after it left */
 };
 
 /* Sensible defaults (the [limits] defaults of the configuration). */
@@ -43,6 +47,9 @@ struct p2p_host_notifiee {
 	void (*on_connected)(void *user, struct p2p_conn *c);
 	/* A connection closed; `last` when the peer has no other connection left. */
 	void (*on_disconnected)(void *user, struct p2p_conn *c, bool last);
+	/* Our advertised listen addresses changed (a listener was added, or an interface
+	 * address appeared or went away under a wildcard listener). */
+	void (*on_local_addrs_changed)(void *user);
 	void *user;
 };
 
@@ -61,6 +68,11 @@ int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_
 void p2p_host_close(struct p2p_host *h, void (*close_cb)(void *user), void *user);
 
 const struct p2p_peer_id *p2p_host_peer_id(const struct p2p_host *h);
+const struct p2p_keypair *p2p_host_identity(const struct p2p_host *h);
+uv_loop_t *p2p_host_loop(const struct p2p_host *h);
+/* What the host knows about peers: addresses (permanent while connected, then
+ * disconnected_addr_ttl_ns), public keys, and what identify fills in. Owned by the host. */
+struct peerstore *p2p_host_peerstore(const struct p2p_host *h);
 
 /* Listens on a /ip4|ip6/…/tcp/PORT multiaddr (port 0 = any). AA_ENOTSUP for other
  * transports, AA_EIO (detail logged) when the bind fails. */

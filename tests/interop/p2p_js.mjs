@@ -1,13 +1,14 @@
 // p2p_js.mjs: a js-libp2p 3.x peer (TCP + Noise + yamux + identify + ping) for interop tests.
 //   node p2p_js.mjs listen                     serve /echo/1.0.0 and ping; print PEER_ID=,
 //                                              LISTEN_ADDR=; run until SIGTERM
+//   node p2p_js.mjs identify MA                 dial, print the remote's identify, ping once
 //   node p2p_js.mjs dial MA PINGS BYTES STREAMS  connect, ping, echo BYTES on STREAMS streams
 //                                              (same byte pattern as tests/tools/aa-p2p.c)
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { multiaddr } from '@multiformats/multiaddr'
 
@@ -19,7 +20,7 @@ const node = await createLibp2p({
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
-  services: { identify: identify(), ping: ping() }
+  services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
 })
 
 const bytesOf = (chunk) => chunk.subarray ? chunk.subarray() : chunk
@@ -48,9 +49,35 @@ if (mode === 'listen') {
   node.addEventListener('peer:identify', (evt) => {
     const d = evt.detail
     console.log(`IDENTIFY peer=${d.peerId} agent=${d.agentVersion} protocol=${d.protocolVersion} ` +
-      `protocols=${d.protocols.join(',')} listen=${d.listenAddrs.map(String).join(',')}`)
+      `protocols=${d.protocols.join(',')} listen=${d.listenAddrs.map(String).join(',')} ` +
+      `signed=${d.signedPeerRecord != null}`)
+  })
+  // Once a peer has identified us, change our protocols so js sends it an identify push.
+  let lateRegistered = false
+  node.addEventListener('peer:identify', () => {
+    if (lateRegistered) return
+    lateRegistered = true
+    setTimeout(() => { node.handle('/late/1.0.0', (s) => s.abort(new Error('unused'))).catch(() => {}) }, 300)
+  })
+  // Identify push lands in the peer store: report address updates.
+  node.addEventListener('peer:update', (evt) => {
+    const p = evt.detail.peer
+    console.log(`PEER_UPDATE peer=${p.id} addrs=${p.addresses.map(a => String(a.multiaddr)).join(',')}`)
   })
   process.on('SIGTERM', async () => { await node.stop(); process.exit(0) })
+} else if (mode === 'identify') {
+  // Dial, wait for identify to finish, print what the remote said, ping once.
+  const ma = multiaddr(args[0])
+  const identified = new Promise((resolve) => node.addEventListener('peer:identify', (e) => resolve(e.detail), { once: true }))
+  await node.dial(ma, { signal: AbortSignal.timeout(10000) })
+  const d = await Promise.race([identified, new Promise((_, reject) => setTimeout(() => reject(new Error('identify timeout')), 10000))])
+  console.log(`IDENTIFY peer=${d.peerId} agent=${d.agentVersion} protocol=${d.protocolVersion} ` +
+    `protocols=${d.protocols.join(',')} listen=${d.listenAddrs.map(String).join(',')} ` +
+    `signed=${d.signedPeerRecord != null}`)
+  const rtt = await node.services.ping.ping(ma, { signal: AbortSignal.timeout(10000) })
+  console.log(`ping rtt_ms=${rtt}`)
+  await node.stop()
+  process.exit(0)
 } else if (mode === 'dial') {
   const [ma, pings, bytes, streams] = [multiaddr(args[0]), Number(args[1]), Number(args[2]), Number(args[3])]
   const conn = await node.dial(ma, { signal: AbortSignal.timeout(10000) })
