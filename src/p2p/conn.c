@@ -85,6 +85,7 @@ struct p2p_conn {
 	size_t write_queued;
 	uint32_t streams;
 	void *user;
+	enum p2p_handshake_failure failure;
 	char error[160];
 };
 
@@ -147,6 +148,31 @@ uint64_t p2p_conn_rtt_ns(const struct p2p_conn *c) { return c->ys ? yamux_sessio
 void p2p_conn_set_user(struct p2p_conn *c, void *user) { c->user = user; }
 void *p2p_conn_user(const struct p2p_conn *c) { return c->user; }
 const char *p2p_conn_error(const struct p2p_conn *c) { return c->error; }
+enum p2p_handshake_failure p2p_conn_handshake_failure(const struct p2p_conn *c) { return c->failure; }
+
+const char *p2p_handshake_failure_name(enum p2p_handshake_failure f)
+{
+	static const char *const names[P2P_HS_FAIL_COUNT] = {
+		"none", "timeout", "negotiation", "crypto", "protocol", "closed", "io",
+	};
+	return (unsigned)f < P2P_HS_FAIL_COUNT ? names[f] : "unknown";
+}
+
+/* Maps an upgrade failure to its metric category from the stage it happened in. */
+static enum p2p_handshake_failure classify_failure(const struct p2p_conn *c, int err)
+{
+	if (err == AA_ETIMEDOUT)
+		return P2P_HS_FAIL_TIMEOUT;
+	if (err == AA_ECLOSED)
+		return P2P_HS_FAIL_CLOSED;
+	if (err == AA_EIO)
+		return P2P_HS_FAIL_IO;
+	if (c->state == CONN_SECURITY || c->state == CONN_MUXER)
+		return P2P_HS_FAIL_NEGOTIATION;
+	if (err == AA_ECRYPTO || err == AA_ENOTSUP)
+		return P2P_HS_FAIL_CRYPTO;
+	return P2P_HS_FAIL_PROTOCOL;
+}
 
 const char *p2p_stream_protocol(const struct p2p_stream *st) { return st->protocol ? st->protocol : ""; }
 struct p2p_conn *p2p_stream_conn(const struct p2p_stream *st) { return st->conn; }
@@ -362,8 +388,10 @@ static void conn_fail(struct p2p_conn *c, int err, const char *why)
 		return;
 	if (!c->error[0])
 		snprintf(c->error, sizeof c->error, "%s", why && *why ? why : aa_strerror(err));
-	if (!c->established)
+	if (!c->established) {
 		c->env->handshakes_failed++;
+		c->failure = classify_failure(c, err);
+	}
 	char peer[P2P_PEER_ID_STRING_MAX] = "";
 	if (c->established || c->outbound)
 		p2p_peer_id_to_string(&c->remote_peer, peer, sizeof peer);

@@ -28,6 +28,19 @@
 struct p2p_conn;
 struct p2p_stream;
 
+/* Why an upgrade failed, for metrics (agentanycast_handshake_failures_total{reason}). */
+enum p2p_handshake_failure {
+	P2P_HS_FAIL_NONE = 0,
+	P2P_HS_FAIL_TIMEOUT,     /* handshake deadline passed */
+	P2P_HS_FAIL_NEGOTIATION, /* multistream-select for /noise or the muxer failed */
+	P2P_HS_FAIL_CRYPTO,      /* Noise: MAC, signature, or the PeerID was not the expected one */
+	P2P_HS_FAIL_PROTOCOL,    /* Noise: malformed messages or payload */
+	P2P_HS_FAIL_CLOSED,      /* the peer closed or reset the socket */
+	P2P_HS_FAIL_IO,          /* a socket error */
+	P2P_HS_FAIL_COUNT
+};
+const char *p2p_handshake_failure_name(enum p2p_handshake_failure f);
+
 /* What a protocol service implements for its streams. Every callback may be NULL except
  * on_data. */
 struct p2p_stream_handler {
@@ -112,6 +125,8 @@ uint32_t p2p_conn_stream_count(const struct p2p_conn *c);
 uint64_t p2p_conn_rtt_ns(const struct p2p_conn *c);
 void p2p_conn_set_user(struct p2p_conn *c, void *user);
 void *p2p_conn_user(const struct p2p_conn *c);
+/* Why the upgrade failed, as a category; P2P_HS_FAIL_NONE if it did not. */
+enum p2p_handshake_failure p2p_conn_handshake_failure(const struct p2p_conn *c);
 /* Why the upgrade failed (a static or conn-owned string), "" if it did not. */
 const char *p2p_conn_error(const struct p2p_conn *c);
 

@@ -615,6 +615,7 @@ static void host_on_closed(void *owner, struct p2p_conn *c, int err)
 	} else {
 		h->stats.pending--;
 		h->stats.handshakes_failed++;
+		h->stats.handshake_failures[p2p_conn_handshake_failure(c)]++;
 	}
 	if (e->dial) {
 		struct host_dial *d = e->dial;
@@ -861,6 +862,9 @@ void p2p_host_stats(const struct p2p_host *h, struct p2p_host_stats *out)
 	*out = h->stats;
 	out->bytes_in = h->env.bytes_in;
 	out->bytes_out = h->env.bytes_out;
+	out->streams_open = 0;
+	for (const struct host_conn *e = h->conns; e; e = e->next)
+		out->streams_open += p2p_conn_stream_count(e->conn);
 }
 
 int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_host **out)

@@ -58,6 +58,8 @@ struct p2p_host_stats {
 	uint32_t pending;            /* upgrading (both directions) */
 	uint64_t inbound_total, outbound_total;
 	uint64_t handshakes_failed;
+	uint64_t handshake_failures[P2P_HS_FAIL_COUNT]; /* by enum p2p_handshake_failure */
+	uint64_t streams_open;       /* streams on established connections now */
 	uint64_t refused_limit;      /* inbound refused by max_connections / pending / rate */
 	uint64_t bytes_in, bytes_out;
 };
