@@ -180,6 +180,8 @@ static void host_config_from(const struct aa_config *cfg, const struct p2p_keypa
 	hc->max_streams_per_conn = (uint32_t)cfg->limits.max_streams_per_conn;
 	hc->max_inbound_streams_pending = (uint32_t)cfg->limits.max_inbound_streams_pending;
 	hc->yamux_max_window = (uint32_t)cfg->limits.yamux_max_window;
+	hc->max_conn_buffer = (size_t)cfg->limits.max_conn_buffer;
+	hc->max_buffer_total = (size_t)cfg->limits.max_buffer_total;
 }
 
 /* Listens on every configured address. An address that cannot be bound is logged and

@@ -387,6 +387,8 @@ int aa_config_defaults(struct aa_config *cfg, struct aa_config_result *res)
 	set_duration_literal(&cfg->limits.dial_timeout, "10s");
 	cfg->limits.yamux_max_window = 16777216;
 	cfg->limits.max_message_size = 16777216;
+	cfg->limits.max_conn_buffer = 64 * 1024 * 1024;
+	cfg->limits.max_buffer_total = 256 * 1024 * 1024;
 
 	cfg->cli.mcp_proxy = aa_strdup("");
 	cfg->cli.transport = aa_strdup("");

@@ -130,6 +130,10 @@ struct aa_config {
 		struct aa_config_duration dial_timeout;
 		int64_t yamux_max_window; /* bytes */
 		int64_t max_message_size; /* bytes */
+		/* Received bytes a connection's stream handlers have not taken yet: per connection,
+		 * and over all connections. A stream that would go beyond is reset. */
+		int64_t max_conn_buffer;  /* bytes */
+		int64_t max_buffer_total; /* bytes */
 	} limits;
 
 	/* Settings that exist only on the command line. */

@@ -312,6 +312,8 @@ const struct aa_config__key aa_config__keys[] = {
 	{ "limits.yamux_max_window", CFG_INT, OFF(limits.yamux_max_window), true, 262144, I32MAX,
 		NULL },
 	{ "limits.max_message_size", CFG_INT, OFF(limits.max_message_size), true, 1, I32MAX, NULL },
+	{ "limits.max_conn_buffer", CFG_INT, OFF(limits.max_conn_buffer), true, 262144, I32MAX, NULL },
+	{ "limits.max_buffer_total", CFG_INT, OFF(limits.max_buffer_total), true, 262144, INT64_MAX, NULL },
 
 	{ "cli.mcp_stdio", CFG_BOOL, OFF(cli.mcp_stdio), false, 0, 0, NULL },
 	{ "cli.mcp_proxy", CFG_STRING, OFF(cli.mcp_proxy), false, 0, 0, NULL },

@@ -33,6 +33,9 @@
 #define CONN_READ_BUF (256u * 1024)
 /* How long a closing connection may take to flush its Go Away before the socket closes. */
 #define CONN_CLOSE_GRACE_MS 1000
+/* Streams refused at the stream limit that we tolerate before closing the connection: as
+ * many as the ACK backlog a peer may legitimately have in flight (libp2p yamux spec). */
+#define CONN_MAX_REFUSED_STREAMS YAMUX_SPEC_ACK_BACKLOG
 
 enum conn_state { CONN_SECURITY, CONN_NOISE, CONN_MUXER, CONN_OPEN, CONN_CLOSING };
 
@@ -84,6 +87,8 @@ struct p2p_conn {
 	struct aa_buf plain_out; /* muxer negotiation bytes to encrypt */
 	size_t write_queued;
 	uint32_t streams;
+	size_t buffered; /* bytes held in this connection's streams */
+	uint64_t refused_streams; /* inbound streams refused by the buffer budget */
 	void *user;
 	enum p2p_handshake_failure failure;
 	char error[160];
@@ -117,6 +122,8 @@ int p2p_conn_env_init(struct p2p_conn_env *env, uv_loop_t *loop)
 	env->handshake_timeout_ns = 10ull * 1000000000ull;
 	env->read_buf_len = CONN_READ_BUF;
 	env->read_buf = aa_malloc(env->read_buf_len);
+	env->conn_buffer_limit = 64u * 1024 * 1024;
+	env->buffer_limit = 256u * 1024 * 1024;
 	uv_prepare_init(loop, &env->flush_prepare);
 	env->flush_prepare.data = env;
 	return 0;
@@ -127,6 +134,7 @@ static void env_prepare_closed(uv_handle_t *h)
 	struct p2p_conn_env *env = h->data;
 	free(env->read_buf);
 	env->read_buf = NULL;
+	aa_buf_free(&env->seal_buf);
 }
 
 void p2p_conn_env_close(struct p2p_conn_env *env)
@@ -198,13 +206,33 @@ static void on_write_done(uv_write_t *req, int status)
 		schedule_flush(c);
 }
 
-/* Hands the bytes of b to the socket (b is left empty). */
+/* Hands the bytes of b to the socket (b is left empty). When nothing is queued ahead, the
+ * bytes are first offered to the kernel directly (uv_try_write): for small exchanges such as
+ * pings that saves a trip through the loop; only what the kernel does not take is queued. */
 static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 {
 	if (b->n == 0)
 		return;
+	size_t skip = 0;
+	if (c->write_queued == 0) {
+		uv_buf_t direct = uv_buf_init((char *)b->p, (unsigned)b->n);
+		int w = uv_try_write((uv_stream_t *)c->tcp, &direct, 1);
+		if (w > 0) {
+			c->env->bytes_out += (uint64_t)w;
+			skip = (size_t)w;
+		} else if (w < 0 && w != UV_EAGAIN && w != UV_ENOSYS) {
+			aa_buf_reset(b);
+			conn_fail(c, AA_EIO, uv_strerror(w));
+			return;
+		}
+		if (skip == b->n) {
+			aa_buf_reset(b);
+			return;
+		}
+	}
 	struct conn_write *w = aa_malloc(sizeof *w);
 	w->conn = c;
+	aa_buf_consume(b, skip);
 	w->data = aa_buf_steal(b, &w->len);
 	uv_buf_t ub = uv_buf_init((char *)w->data, (unsigned)w->len);
 	c->write_queued += w->len;
@@ -219,10 +247,23 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 }
 
 /* Encrypts whatever the muxer layer has pending and writes it. */
+static void return_seal_buf(struct p2p_conn_env *env, struct aa_buf *b)
+{
+	if (env->seal_buf.p)
+		aa_buf_free(b);
+	else
+		env->seal_buf = *b;
+}
+
 static void flush_encrypted(struct p2p_conn *c)
 {
-	struct aa_buf out;
-	aa_buf_init(&out);
+	/* The env's scratch buffer: write_buf() either sends it at once and leaves it for reuse,
+	 * or steals its bytes for a queued write. A callback run by output_consumed() may close a
+	 * connection, which flushes again: that nested flush gets a fresh buffer, and whichever
+	 * finishes second frees its own (return_seal_buf). */
+	struct aa_buf out = c->env->seal_buf;
+	aa_buf_init(&c->env->seal_buf);
+	aa_buf_reset(&out);
 	if (c->plain_out.n) {
 		if (p2p_noise_session_encrypt(c->ns, c->plain_out.p, c->plain_out.n, &out) < 0)
 			goto nonce;
@@ -247,14 +288,14 @@ static void flush_encrypted(struct p2p_conn *c)
 		yamux_session_output_consumed(c->ys, total);
 	}
 	write_buf(c, &out);
-	aa_buf_free(&out);
+	return_seal_buf(c->env, &out);
 	/* Reading was paused while yamux's output was full (see on_read); resume once it is not. */
 	if (!c->reading && c->state == CONN_OPEN && !yamux_session_output_full(c->ys) &&
 	    uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
 		c->reading = true;
 	return;
 nonce:
-	aa_buf_free(&out);
+	return_seal_buf(c->env, &out);
 	conn_fail(c, AA_ERANGE, p2p_noise_session_error(c->ns));
 }
 
@@ -407,8 +448,33 @@ static void on_handshake_timeout(uv_timer_t *t)
 
 /* ---- streams ------------------------------------------------------------------------- */
 
+/* Keeps bytes the handler did not take, within the connection's and the host's budgets. */
+static bool stream_hold(struct p2p_stream *st, const uint8_t *p, size_t n)
+{
+	struct p2p_conn *c = st->conn;
+	struct p2p_conn_env *env = c->env;
+	if (c->buffered + n > env->conn_buffer_limit || env->buffered_total + n > env->buffer_limit) {
+		env->streams_reset_buffer_limit++;
+		aa_log(AA_LOG_WARN, "stream reset: receive buffer limit", "protocol", p2p_stream_protocol(st), NULL);
+		return false;
+	}
+	aa_buf_append(&st->held, p, n);
+	c->buffered += n;
+	env->buffered_total += n;
+	return true;
+}
+
+static void stream_unhold(struct p2p_stream *st, size_t n)
+{
+	aa_buf_consume(&st->held, n);
+	st->conn->buffered -= n;
+	st->conn->env->buffered_total -= n;
+}
+
 static void stream_free(struct p2p_stream *st)
 {
+	if (st->held.n)
+		stream_unhold(st, st->held.n);
 	free(st->mss);
 	for (size_t i = 0; i < st->nprotos; i++)
 		free(st->protos[i]);
@@ -435,7 +501,8 @@ static void stream_deliver(struct p2p_stream *st, const uint8_t *p, size_t n)
 	if (n == 0)
 		return;
 	if (st->paused || st->held.n) {
-		aa_buf_append(&st->held, p, n);
+		if (!stream_hold(st, p, n))
+			stream_fail(st, AA_ENOMEM);
 		return;
 	}
 	size_t k = st->h->on_data(st, p, n);
@@ -445,7 +512,10 @@ static void stream_deliver(struct p2p_stream *st, const uint8_t *p, size_t n)
 		return;
 	yamux_stream_consumed(st->ys, k);
 	if (k < n) {
-		aa_buf_append(&st->held, p + k, n - k);
+		if (!stream_hold(st, p + k, n - k)) {
+			stream_fail(st, AA_ENOMEM);
+			return;
+		}
 		st->paused = true;
 	}
 }
@@ -466,7 +536,7 @@ void p2p_stream_resume(struct p2p_stream *st)
 		if (st->state != STREAM_OPEN)
 			break;
 		yamux_stream_consumed(st->ys, k);
-		aa_buf_consume(&st->held, k);
+		stream_unhold(st, k);
 		if (k < n)
 			st->paused = true;
 	}
@@ -590,9 +660,26 @@ void p2p_stream_reset(struct p2p_stream *st)
 
 /* yamux callbacks: the session's user pointer is the connection. */
 
+/* Every stream may be sent up to its receive window before the handler takes anything:
+ * admit a new one only while all windows together (initial ones plus what auto-tuning may
+ * add) fit the connection's buffer budget. A peer that respects its windows then never hits
+ * the hold limit in stream_hold(). */
+static bool conn_admits_stream(const struct p2p_conn *c)
+{
+	uint64_t need = (uint64_t)(c->streams + 1) * c->env->yamux.initial_window + c->env->yamux.growth_budget;
+	return need <= c->env->conn_buffer_limit;
+}
+
 static void ys_on_stream_open(void *user, struct yamux_stream *ys)
 {
 	struct p2p_conn *c = user;
+	if (!conn_admits_stream(c)) {
+		c->env->streams_refused_budget++;
+		c->refused_streams++;
+		yamux_stream_reset(ys);
+		schedule_flush(c);
+		return;
+	}
 	struct p2p_stream *st = aa_calloc(1, sizeof *st);
 	st->conn = c;
 	st->ys = ys;
@@ -683,6 +770,8 @@ int p2p_conn_open_stream(struct p2p_conn *c, const char *const *protos, size_t n
 {
 	if (c->state != CONN_OPEN || n == 0)
 		return c->state != CONN_OPEN ? AA_ECLOSED : AA_EINVAL;
+	if (!conn_admits_stream(c))
+		return AA_ENOMEM;
 	struct yamux_stream *ys;
 	int rc = yamux_stream_open(c->ys, &ys);
 	if (rc < 0)
@@ -726,6 +815,27 @@ static void start_yamux(struct p2p_conn *c)
 	schedule_flush(c);
 	if (c->env->events && c->env->events->on_established)
 		c->env->events->on_established(c->env->owner, c);
+}
+
+/* Feeds p[0..n) to a connection-level negotiation and moves its replies to `out` as they come.
+ * mss stops taking input while its reply buffer is full (mss.h, "Driving it", step 3), so
+ * drain and feed again until it has taken everything, agreed or failed; otherwise the rest of
+ * a pipelined read would be dropped and the connection would hang until the handshake
+ * timeout. `out` stays small: mss fails after MSS_MAX_REJECTS refusals. */
+static int conn_mss_feed(struct mss *m, const uint8_t *p, size_t n, size_t *used, struct aa_buf *out)
+{
+	*used = 0;
+	for (;;) {
+		size_t k = 0;
+		int rc = mss_receive(m, p + *used, n - *used, &k);
+		*used += k;
+		struct aa_slice o;
+		mss_output(m, &o);
+		aa_buf_append(out, o.p, o.n);
+		mss_output_consumed(m, o.n);
+		if (rc != MSS_AGAIN || *used == n || (k == 0 && o.n == 0))
+			return rc;
+	}
 }
 
 static bool only_yamux(void *user, const char *proto, size_t len)
@@ -792,11 +902,7 @@ static void input_plaintext(struct p2p_conn *c, const uint8_t *p, size_t n)
 {
 	if (c->state == CONN_MUXER) {
 		size_t used = 0;
-		int rc = mss_receive(&c->mss, p, n, &used);
-		struct aa_slice out;
-		mss_output(&c->mss, &out);
-		aa_buf_append(&c->plain_out, out.p, out.n);
-		mss_output_consumed(&c->mss, out.n);
+		int rc = conn_mss_feed(&c->mss, p, n, &used, &c->plain_out);
 		if (rc < 0) {
 			conn_fail(c, AA_EPROTO, "muxer negotiation failed");
 			return;
@@ -812,8 +918,16 @@ static void input_plaintext(struct p2p_conn *c, const uint8_t *p, size_t n)
 	if (c->state != CONN_OPEN)
 		return;
 	int rc = yamux_session_receive(c->ys, p, n, aa_clock_mono_ns());
-	if (rc < 0)
+	if (rc < 0) {
 		conn_fail(c, rc, yamux_session_error(c->ys));
+		return;
+	}
+	/* yamux answers SYNs beyond max_streams with RST (libp2p yamux spec, "ACK backlog"); a
+	 * peer that keeps opening streams regardless is flooding us, not pipelining. */
+	struct yamux_stats yst;
+	yamux_session_stats(c->ys, &yst);
+	if (yst.streams_refused + c->refused_streams > CONN_MAX_REFUSED_STREAMS)
+		conn_fail(c, AA_EPROTO, "peer keeps opening streams beyond the limit");
 }
 
 static void input_transport(struct p2p_conn *c, uint8_t *p, size_t n)
@@ -837,11 +951,7 @@ static void input_raw(struct p2p_conn *c, uint8_t *p, size_t n)
 {
 	if (c->state == CONN_SECURITY) {
 		size_t used = 0;
-		int rc = mss_receive(&c->mss, p, n, &used);
-		struct aa_slice out;
-		mss_output(&c->mss, &out);
-		aa_buf_append(&c->raw_out, out.p, out.n);
-		mss_output_consumed(&c->mss, out.n);
+		int rc = conn_mss_feed(&c->mss, p, n, &used, &c->raw_out);
 		if (rc < 0) {
 			conn_fail(c, AA_EPROTO, "security negotiation failed");
 			return;

@@ -91,12 +91,23 @@ struct p2p_conn_env {
 	struct p2p_conn *dirty_head;
 	uint8_t *read_buf;
 	size_t read_buf_len;
+	struct aa_buf seal_buf; /* reused for sealing when the kernel takes the bytes at once */
+	/* Received bytes held for handlers that did not take them yet (see on_data): a stream
+	 * that would push its connection past conn_buffer_limit, or all connections past
+	 * buffer_limit, is reset. Windows alone allow streams × 256 KiB per connection. Limits
+	 * count payload bytes; with buffer growth the memory used can reach about twice that. */
+	size_t conn_buffer_limit;
+	size_t buffer_limit;
+	size_t buffered_total;
 	/* counters for metrics */
 	uint64_t bytes_in, bytes_out;
 	uint64_t handshakes_ok, handshakes_failed;
+	uint64_t streams_reset_buffer_limit;
+	uint64_t streams_refused_budget;
 };
 
-/* Sets up the shared part (starts nothing). env->loop, identity, events and owner must be
+/* Sets up the shared part (starts nothing). The yamux growth budget is a quarter of the
+ * connection buffer budget unless the caller sets it. env->loop, identity, events and owner must be
  * set by the caller before or after; returns 0. */
 int p2p_conn_env_init(struct p2p_conn_env *env, uv_loop_t *loop);
 /* Closes the env's handle; call after every connection is closed. */

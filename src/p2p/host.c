@@ -116,6 +116,8 @@ void p2p_host_config_default(struct p2p_host_config *cfg)
 	cfg->max_inbound_streams_pending = 256;
 	cfg->yamux_max_window = 16u * 1024 * 1024;
 	cfg->max_peers = 4096;
+	cfg->max_conn_buffer = 64u * 1024 * 1024;
+	cfg->max_buffer_total = 256u * 1024 * 1024;
 	cfg->addr_watch_interval_ns = 2ull * 1000000000ull;
 	cfg->disconnected_addr_ttl_ns = 600ull * 1000000000ull;
 }
@@ -862,6 +864,8 @@ void p2p_host_stats(const struct p2p_host *h, struct p2p_host_stats *out)
 	*out = h->stats;
 	out->bytes_in = h->env.bytes_in;
 	out->bytes_out = h->env.bytes_out;
+	out->buffered_bytes = h->env.buffered_total;
+	out->streams_reset_buffer_limit = h->env.streams_reset_buffer_limit;
 	out->streams_open = 0;
 	for (const struct host_conn *e = h->conns; e; e = e->next)
 		out->streams_open += p2p_conn_stream_count(e->conn);
@@ -887,6 +891,13 @@ int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_
 	h->env.events = &h->events;
 	h->env.owner = h;
 	h->env.handshake_timeout_ns = cfg->handshake_timeout_ns;
+	if (cfg->max_conn_buffer)
+		h->env.conn_buffer_limit = cfg->max_conn_buffer;
+	if (cfg->max_buffer_total)
+		h->env.buffer_limit = cfg->max_buffer_total;
+	/* A quarter of the connection budget may go to windows grown beyond 256 KiB; the rest
+	 * admits (budget * 3/4) / 256 KiB streams (192 with the 64 MiB default). */
+	h->env.yamux.growth_budget = h->env.conn_buffer_limit / 4;
 	h->env.yamux.max_streams = cfg->max_streams_per_conn;
 	h->env.yamux.max_unacked_inbound = cfg->max_inbound_streams_pending;
 	if (cfg->yamux_max_window >= YAMUX_SPEC_WINDOW)
@@ -938,6 +949,7 @@ static void maybe_finish_close(struct p2p_host *h)
 	uv_close((uv_handle_t *)&h->env.flush_prepare, on_final_close);
 	free(h->env.read_buf);
 	h->env.read_buf = NULL;
+	aa_buf_free(&h->env.seal_buf);
 }
 
 static void on_listener_closed(uv_handle_t *hd)

@@ -33,6 +33,8 @@ struct p2p_host_config {
 	uint32_t max_streams_per_conn;
 	uint32_t max_inbound_streams_pending;
 	uint32_t yamux_max_window;
+	size_t max_conn_buffer;             /* bytes held for slow handlers, per connection */
+	size_t max_buffer_total;            /* the same, over all connections */
 	uint32_t max_peers;                 /* peerstore bound */
 	uint64_t addr_watch_interval_ns;    /* how often interface addresses are re-read */
 	uint64_t disconnected_addr_ttl_ns;  /* addresses of a peer kept this long after it left */
@@ -60,6 +62,8 @@ struct p2p_host_stats {
 	uint64_t handshakes_failed;
 	uint64_t handshake_failures[P2P_HS_FAIL_COUNT]; /* by enum p2p_handshake_failure */
 	uint64_t streams_open;       /* streams on established connections now */
+	uint64_t buffered_bytes;     /* held for handlers now */
+	uint64_t streams_reset_buffer_limit;
 	uint64_t refused_limit;      /* inbound refused by max_connections / pending / rate */
 	uint64_t bytes_in, bytes_out;
 };

@@ -74,6 +74,7 @@ struct pending_ping {
 
 struct yamux_session {
 	struct yamux_config cfg;
+	uint64_t grown_total; /* sum over live streams of recv_window - initial_window */
 	struct yamux_callbacks cb;
 	void *user;
 	enum session_state state;
@@ -425,7 +426,15 @@ static uint64_t stream_autotune(struct yamux_session *s, struct yamux_stream *st
 	if (grown > s->cfg.max_window)
 		grown = s->cfg.max_window;
 	uint64_t extra = grown - st->recv_window;
-	st->recv_window = (uint32_t)grown;
+	if (s->cfg.growth_budget) {
+		uint64_t room = s->cfg.growth_budget > s->grown_total ? s->cfg.growth_budget - s->grown_total : 0;
+		if (extra > room)
+			extra = room;
+		if (extra == 0)
+			return 0;
+	}
+	st->recv_window += (uint32_t)extra;
+	s->grown_total += extra;
 	return extra;
 }
 
@@ -538,6 +547,7 @@ static void reap(struct yamux_session *s)
 				else
 					s->last = st->prev;
 				next = st->next;
+				s->grown_total -= st->recv_window - s->cfg.initial_window;
 				free(st);
 			}
 			st = next;
@@ -616,6 +626,10 @@ static int skip_body(struct yamux_session *s, uint8_t type, uint32_t len)
 static int on_unknown_stream(struct yamux_session *s, uint8_t type, uint16_t flags, uint32_t id,
 			     uint32_t len)
 {
+	/* No stream was ever granted more than max_window, so no late frame can be longer: a
+	 * Data frame beyond that is not a straggler but a peer making us skip gigabytes. */
+	if (type == TYPE_DATA && len > s->cfg.max_window)
+		return fail(s, "data beyond any window on an unknown stream");
 	bool never_opened;
 	if (id_is_ours(s, id))
 		never_opened = id >= s->next_id;

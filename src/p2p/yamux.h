@@ -54,6 +54,10 @@ struct yamux_config {
 	size_t max_output;          /* output high-water mark: writes stop filling above it */
 	size_t max_frame_payload;   /* largest Data payload we send (>= 1) */
 	bool rtt_probe;             /* send one ping from yamux_session_new() to learn the RTT */
+	/* Auto-tuning may grow the session's streams' receive windows beyond initial_window by
+	 * at most this many bytes in total (0 = no session-wide bound), so what one peer can
+	 * make us buffer stays bounded however many streams it opens. */
+	uint64_t growth_budget;
 };
 
 /* Defaults: 256 KiB initial window, 16 MiB max window, 1024 streams, 256 unacked inbound,

@@ -683,6 +683,24 @@ static void test_yamux_window_grows_when_consumer_keeps_up(void **state)
 	pair_free(pr);
 }
 
+static void test_yamux_window_growth_stops_at_the_session_budget(void **state)
+{
+	struct yamux_config c, s;
+	yamux_config_default(&c, true);
+	yamux_config_default(&s, false);
+	s.max_window = 4 << 20;
+	s.growth_budget = 768 * 1024; /* 256 KiB → 512 KiB → 1 MiB, then no further */
+	struct pair *pr = pair_new_cfg(&c, &s);
+	assert_int_equal(transfer_at(&pr->c, &pr->s, 0), 0);
+	assert_int_equal(transfer_at(&pr->s, &pr->c, 10 * MS), 0);
+	assert_int_equal(transfer_at(&pr->c, &pr->s, 10 * MS), 0);
+	pr->now = 10 * MS;
+	pr->tick = 1000;
+	run_transfer(pr, 16 << 20, false);
+	assert_int_equal(yamux_stream_recv_window(pr->s.ts[0].st), YAMUX_SPEC_WINDOW + 768 * 1024);
+	pair_free(pr);
+}
+
 static void test_yamux_window_stays_when_consumer_is_slow(void **state)
 {
 	struct yamux_config c, s;
@@ -1433,6 +1451,7 @@ int main(void)
 		cmocka_unit_test(test_yamux_consumed_rejects_more_than_delivered),
 		cmocka_unit_test(test_yamux_accept_grants_larger_initial_window),
 		cmocka_unit_test(test_yamux_window_grows_when_consumer_keeps_up),
+		cmocka_unit_test(test_yamux_window_growth_stops_at_the_session_budget),
 		cmocka_unit_test(test_yamux_window_stays_when_consumer_is_slow),
 		cmocka_unit_test(test_yamux_window_stays_without_rtt),
 		cmocka_unit_test(test_yamux_transfers_64_mib_byte_exact),
