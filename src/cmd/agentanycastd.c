@@ -22,6 +22,7 @@
 #include "p2p/mdns.h"
 #include "p2p/multiaddr.h"
 #include "p2p/peerid.h"
+#include "p2p/perf.h"
 #include "p2p/ping.h"
 
 struct daemon {
@@ -293,6 +294,7 @@ static int start_p2p(struct daemon *d)
 	if (p2p_host_new(&d->loop, &hc, &d->host) < 0)
 		return AA_EINVAL;
 	p2p_ping_serve(d->host);
+	p2p_perf_serve(d->host);
 	p2p_identify_new(d->host, "agentanycastd/" AA_VERSION, &d->identify);
 	if (start_listening(d) < 0)
 		return AA_EIO;
@@ -347,6 +349,114 @@ static int run(struct daemon *d)
 	return 0;
 }
 
+/* ---- `agentanycastd perf [--upload=BYTES] [--download=BYTES] MULTIADDR` -----------------
+ * A /perf/1.0.0 client (libp2p perf spec) against any libp2p peer, with an ephemeral
+ * identity so it never collides with a running daemon's. */
+
+struct perf_cmd {
+	uv_loop_t loop;
+	struct p2p_keypair identity;
+	struct p2p_host *host;
+	struct p2p_peer_id peer;
+	uint64_t upload, download;
+	int status;
+};
+
+static void perf_host_closed(void *user) { (void)user; }
+
+static void perf_done(void *user, int err, const struct p2p_perf_result *r)
+{
+	struct perf_cmd *pc = user;
+	if (err) {
+		fprintf(stderr, "agentanycastd perf: %s\n", aa_strerror(err));
+		pc->status = 1;
+	} else {
+		double up_s = (double)r->upload_ns / 1e9, down_s = (double)r->download_ns / 1e9;
+		printf("perf upload_bytes=%llu upload_s=%.3f upload_MBps=%.1f download_bytes=%llu "
+		       "download_s=%.3f download_MBps=%.1f\n",
+		       (unsigned long long)r->upload_bytes, up_s,
+		       up_s > 0 ? (double)r->upload_bytes / 1e6 / up_s : 0.0,
+		       (unsigned long long)r->download_bytes, down_s,
+		       down_s > 0 ? (double)r->download_bytes / 1e6 / down_s : 0.0);
+		fflush(stdout);
+	}
+	p2p_host_close(pc->host, perf_host_closed, pc);
+}
+
+static void perf_connected(void *user, struct p2p_conn *c, int err)
+{
+	struct perf_cmd *pc = user;
+	int rc = c ? p2p_perf_run(pc->host, &pc->peer, pc->upload, pc->download, perf_done, pc) : err;
+	if (rc < 0) {
+		fprintf(stderr, "agentanycastd perf: cannot reach peer: %s\n", aa_strerror(rc));
+		pc->status = 1;
+		p2p_host_close(pc->host, perf_host_closed, pc);
+	}
+}
+
+static int parse_bytes_arg(const char *arg, const char *name, uint64_t *out)
+{
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n) != 0 || arg[n] != '=')
+		return 0;
+	char *end;
+	unsigned long long v = strtoull(arg + n + 1, &end, 10);
+	if (end == arg + n + 1 || *end) {
+		fprintf(stderr, "agentanycastd perf: %s wants a byte count\n", name);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+static int run_perf_command(const struct aa_config *cfg, int argc, char **argv)
+{
+	static struct perf_cmd pc;
+	pc.upload = 0;
+	pc.download = 100u * 1000 * 1000;
+	const char *target = NULL;
+	for (int i = 0; i < argc; i++) {
+		int r1 = parse_bytes_arg(argv[i], "--upload", &pc.upload);
+		int r2 = r1 ? 0 : parse_bytes_arg(argv[i], "--download", &pc.download);
+		if (r1 < 0 || r2 < 0)
+			return 2;
+		if (r1 || r2)
+			continue;
+		if (argv[i][0] == '-' || target) {
+			fprintf(stderr, "usage: agentanycastd perf [--upload=BYTES] [--download=BYTES] MULTIADDR\n");
+			return 2;
+		}
+		target = argv[i];
+	}
+	struct multiaddr ma;
+	struct multiaddr_component p2p;
+	const char *why = NULL;
+	if (!target || multiaddr_parse(target, &ma, &why) < 0 || !multiaddr_find(&ma, MA_P2P, &p2p) ||
+	    p2p_peer_id_from_bytes(p2p.value, p2p.value_len, &pc.peer) < 0) {
+		fprintf(stderr, "agentanycastd perf: need a /…/p2p/<PeerID> multiaddr%s%s\n",
+			why ? ": " : "", why ? why : "");
+		if (target)
+			multiaddr_free(&ma);
+		return 2;
+	}
+	uv_loop_init(&pc.loop);
+	p2p_keypair_generate(&pc.identity);
+	struct p2p_host_config hc;
+	host_config_from(cfg, &pc.identity, &hc);
+	p2p_host_new(&pc.loop, &hc, &pc.host);
+	int rc = p2p_host_connect(pc.host, &ma, perf_connected, &pc);
+	multiaddr_free(&ma);
+	if (rc < 0) {
+		fprintf(stderr, "agentanycastd perf: %s\n", aa_strerror(rc));
+		pc.status = 1;
+		p2p_host_close(pc.host, perf_host_closed, &pc);
+	}
+	uv_run(&pc.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&pc.loop);
+	p2p_keypair_wipe(&pc.identity);
+	return pc.status;
+}
+
 int main(int argc, char **argv)
 {
 	/* A peer closing a socket must not kill the process; writes report EPIPE instead. */
@@ -367,6 +477,13 @@ int main(int argc, char **argv)
 	if (res.exit_now) {
 		aa_config_free(&d.cfg);
 		return res.exit_status;
+	}
+	if (first_positional < argc && strcmp(argv[first_positional], "perf") == 0) {
+		int level = aa_log_level_parse(d.cfg.log_level);
+		aa_log_setup(level < 0 ? AA_LOG_WARN : (enum aa_log_level)level, AA_LOG_TEXT);
+		int st = run_perf_command(&d.cfg, argc - first_positional - 1, argv + first_positional + 1);
+		aa_config_free(&d.cfg);
+		return st;
 	}
 	if (first_positional < argc) {
 		fprintf(stderr, "agentanycastd: unknown command '%s'\nRun 'agentanycastd --help' for usage.\n",

@@ -321,6 +321,13 @@ void aa_config_usage(FILE *out)
 	      "only disables (false or 0); AGENTANYCAST_MCP_LISTEN and\n"
 	      "AGENTANYCAST_METRICS_LISTEN also enable their server.\n"
 	      "\n"
+	      "Commands:\n"
+	      "  (none)                             run the node until SIGINT or SIGTERM\n"
+	      "  perf [--upload=BYTES] [--download=BYTES] MULTIADDR\n"
+	      "                                     measure throughput to a libp2p peer over\n"
+	      "                                     /perf/1.0.0 (defaults: upload 0, download\n"
+	      "                                     100000000 bytes); MULTIADDR ends in /p2p/<id>\n"
+	      "\n"
 	      "Exit status: 0 on a clean stop, 1 for a configuration or startup error, 2 for a\n"
 	      "command-line usage error.\n",
 		out);

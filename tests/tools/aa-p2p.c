@@ -37,12 +37,14 @@
 #include "p2p/host.h"
 #include "p2p/keys.h"
 #include "p2p/perf.h"
+#include "p2p/identify.h"
 #include "p2p/ping.h"
 
 #define ECHO_PROTOCOL "/echo/1.0.0"
 
 static uv_loop_t *loop;
 static struct p2p_host *host;
+static struct p2p_identify *identify;
 static struct p2p_keypair identity;
 static uv_signal_t sigterm, sigint;
 static uv_timer_t deadline;
@@ -76,6 +78,8 @@ static void stop(int st)
 	uv_close((uv_handle_t *)&sigint, NULL);
 	uv_close((uv_handle_t *)&deadline, NULL);
 	workers_close();
+	p2p_identify_free(identify);
+	identify = NULL;
 	p2p_host_close(host, NULL, NULL);
 }
 
@@ -534,6 +538,9 @@ int main(int argc, char **argv)
 	if (p2p_host_new(loop, &cfg, &host) < 0)
 		return 1;
 	p2p_ping_serve(host);
+	/* Like the daemon: identify runs on every connection, so the connection benchmarks count
+	 * the full establishment (TCP + Noise + yamux + identify). */
+	p2p_identify_new(host, "aa-p2p/" AA_VERSION, &identify);
 	p2p_perf_serve(host);
 	p2p_host_set_handler(host, ECHO_PROTOCOL, &echo_server, NULL);
 	for (int i = 0; i < nlisten; i++) {
