@@ -48,6 +48,10 @@ struct ping_client {
 	size_t ngot;
 	uint64_t sent_at;
 	bool finished;
+	/* Payloads come from a ChaCha20 keystream keyed once per stream: unpredictable as the
+	 * spec wants, without a getrandom(2) system call on every round trip. */
+	uint8_t key[crypto_stream_chacha20_ietf_KEYBYTES];
+	uint64_t counter;
 };
 
 static void client_finish(struct ping_client *pc, int err, uint64_t rtt)
@@ -60,7 +64,10 @@ static void client_finish(struct ping_client *pc, int err, uint64_t rtt)
 
 static int client_send(struct p2p_stream *st, struct ping_client *pc)
 {
-	randombytes_buf(pc->sent, sizeof pc->sent);
+	uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = { 0 };
+	memcpy(nonce, &pc->counter, sizeof pc->counter);
+	pc->counter++;
+	crypto_stream_chacha20_ietf(pc->sent, sizeof pc->sent, nonce, pc->key);
 	pc->ngot = 0;
 	pc->sent_at = aa_clock_mono_ns();
 	/* 32 bytes always fit a fresh stream's window. */
@@ -104,6 +111,7 @@ static void client_on_close(struct p2p_stream *st, int err)
 {
 	struct ping_client *pc = p2p_stream_user(st);
 	client_finish(pc, err ? err : AA_ECLOSED, 0);
+	sodium_memzero(pc->key, sizeof pc->key);
 	free(pc);
 }
 
@@ -121,6 +129,7 @@ int p2p_ping(struct p2p_host *h, const struct p2p_peer_id *peer, unsigned count,
 	pc->cb = cb;
 	pc->user = user;
 	pc->remaining = count;
+	randombytes_buf(pc->key, sizeof pc->key);
 	static const char *const protos[] = { P2P_PING_PROTOCOL_ID };
 	struct p2p_stream *st;
 	int rc = p2p_host_new_stream(h, peer, protos, 1, &ping_client_handler, pc, &st);
