@@ -23,6 +23,8 @@ const char *aa_strerror(int err)
 	case AA_ECANCELED: return "canceled";
 	case AA_EUSAGE: return "usage error";
 	case AA_ECONFIG: return "configuration error";
+	case AA_ESTATE: return "not allowed in this state";
+	case AA_EUNAVAIL: return "unavailable";
 	}
 	return "unknown error";
 }

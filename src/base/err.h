@@ -23,6 +23,8 @@ enum aa_err {
 	AA_ECANCELED = -16,  /* operation was cancelled */
 	AA_EUSAGE = -17,     /* command-line usage error (exit status 2) */
 	AA_ECONFIG = -18,    /* configuration invalid (exit status 1) */
+	AA_ESTATE = -19,     /* not allowed in the current state (gRPC FAILED_PRECONDITION) */
+	AA_EUNAVAIL = -20,   /* the peer or service cannot be reached now (gRPC UNAVAILABLE) */
 };
 
 /* Returns a static, human-readable name for an AA_E… code (or "unknown error"). */

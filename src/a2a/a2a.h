@@ -1,0 +1,202 @@
+/* a2a: the A2A engine of the node — agent cards (/agentanycast/card/1.0), task envelopes
+ * (/agentanycast/a2a/1.0: 4-byte big-endian length + A2AEnvelope protobuf), the task state
+ * machine, ACK tracking with retries, the durable offline queue, de-duplication that
+ * survives restarts, and streaming artifacts across peers. REFERENCE.md B and C describe
+ * the wire and the reference behaviour; DECISIONS.md 1–6 say where we do better and win.
+ *
+ * This header is the whole public face used by the gRPC NodeService (src/rpc) and, later,
+ * the HTTP bridge. Protobuf types are the protoc-c ones of proto/agentanycast/v1.
+ *
+ * Durability: every operation that changes state commits to the store (src/store) before
+ * its completion callback runs, and before any ACK for it goes out; a caller that answers
+ * an RPC from the callback therefore promises only what is on disk.
+ *
+ * Errors (negative AA_E…, mapped to gRPC codes by the RPC layer):
+ *   AA_EINVAL  → INVALID_ARGUMENT     AA_ENOENT → NOT_FOUND
+ *   AA_ESTATE  → FAILED_PRECONDITION  AA_EUNAVAIL → UNAVAILABLE
+ *   AA_ENOMEM  → RESOURCE_EXHAUSTED   anything else → INTERNAL
+ *
+ * Ownership: protobuf messages passed in are borrowed for the duration of the call (the
+ * engine copies what it keeps); messages handed to callbacks are borrowed for the duration
+ * of the callback. Threading: the loop thread only. */
+#ifndef AA_A2A_A2A_H
+#define AA_A2A_A2A_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "agentanycast/v1/a2a_models.pb-c.h"
+#include "agentanycast/v1/agent_card.pb-c.h"
+#include "agentanycast/v1/streaming.pb-c.h"
+#include "p2p/host.h"
+#include "p2p/keys.h"
+#include "p2p/peerid.h"
+#include "store/store.h"
+
+#define A2A_CARD_PROTOCOL_ID "/agentanycast/card/1.0"
+#define A2A_PROTOCOL_ID "/agentanycast/a2a/1.0"
+/* REFERENCE B.2: larger announced frame lengths end the stream. */
+#define A2A_MAX_FRAME (16u * 1024 * 1024)
+/* REFERENCE B.5: tasks created by SendTask on this node have this originator. */
+#define A2A_ORIGINATOR_LOCAL "local"
+
+struct a2a_node;
+
+struct a2a_config {
+	uint64_t offline_queue_ttl_ns;   /* DECISIONS 4: default 24 h */
+	uint32_t retry_first_ms;         /* REFERENCE B.7: 2000; then doubling */
+	uint32_t max_retries;            /* REFERENCE B.7: 3, then the offline queue */
+	uint32_t subscriber_buffer;      /* events buffered per slow subscriber before it is
+					  * dropped (not the others): default 256 */
+	uint64_t card_exchange_wait_ns;  /* ConnectPeer waits this long for the card: 3 s */
+	uint64_t send_timeout_ns;        /* one envelope write: 10 s (REFERENCE B.8) */
+	size_t max_tasks;                /* in memory and on disk; oldest terminal ones are
+					  * evicted beyond it: default 100000 */
+};
+void a2a_config_default(struct a2a_config *cfg);
+
+/* Registers both protocols on host, subscribes to its connections (card exchange and
+ * offline-queue flush on every new connection, REFERENCE A.7), and recovers tasks, cards,
+ * the offline queue and the dedup set from the store. Borrowed: loop, host, store, identity
+ * (must outlive the node). */
+int a2a_node_new(uv_loop_t *loop, struct p2p_host *host, struct store *store,
+		 const struct p2p_keypair *identity, const struct a2a_config *cfg,
+		 struct a2a_node **out);
+/* Stops timers, unregisters, ends every subscription (their end callbacks run with
+ * AA_ECLOSED), waits for pending commits, then calls close_cb. */
+void a2a_node_close(struct a2a_node *n, void (*close_cb)(void *user), void *user);
+
+typedef void (*a2a_done_cb)(void *user, int err);
+typedef void (*a2a_task_cb)(void *user, int err, const Agentanycast__V1__Task *task);
+
+/* ---- cards (REFERENCE B.3) ------------------------------------------------------------- */
+
+/* Sets our card: p2p_extension is created if absent and its peer_id and did_key are set to
+ * ours; persisted as "self"; pushed to every connected peer. cb after the commit. */
+int a2a_set_agent_card(struct a2a_node *n, const Agentanycast__V1__AgentCard *card,
+		       a2a_done_cb cb, void *user);
+/* Our card (NULL before the first SetAgentCard on a fresh store). Borrowed. */
+const Agentanycast__V1__AgentCard *a2a_own_card(const struct a2a_node *n);
+/* The last card a peer gave us, or NULL. Borrowed until the next event loop turn. */
+const Agentanycast__V1__AgentCard *a2a_peer_card(const struct a2a_node *n,
+						 const struct p2p_peer_id *peer);
+
+/* Connects to peer (addresses optional: the peerstore's are used when n == 0); cb runs once
+ * the connection is up and, when we have a card to exchange, once the card exchange has
+ * finished or card_exchange_wait_ns passed — so GetPeerCard right after sees the card
+ * (DECISIONS, issue 4). AA_EUNAVAIL when the dial fails. */
+int a2a_connect_peer(struct a2a_node *n, const struct p2p_peer_id *peer,
+		     const struct multiaddr *addrs, size_t naddrs, a2a_done_cb cb, void *user);
+
+/* ---- tasks (REFERENCE C, DECISIONS 1–5) ------------------------------------------------- */
+
+/* Creates a local task (originator "local", status SUBMITTED, messages = [msg]) and a
+ * SEND_TASK envelope to peer; both are committed before cb runs (the envelope goes to the
+ * offline queue if the peer cannot be reached now, to be sent in order when it connects).
+ * skill_id may be NULL. cb gets the task as the SendTask RPC returns it. */
+int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char *skill_id,
+		  const Agentanycast__V1__Message *msg, a2a_task_cb cb, void *user);
+
+/* The task with its messages and artifacts (DECISIONS 3), or NULL. Borrowed until the next
+ * event loop turn. */
+const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char *task_id);
+
+/* Transitions (REFERENCE C.1 + DECISIONS 1: Complete/Fail on SUBMITTED first go through
+ * WORKING, whose update reaches a remote originator first). Each one is committed, then
+ * emitted to update subscribers as one event carrying its message and artifacts
+ * (DECISIONS 2), then sent to a remote originator in order. AA_ENOENT unknown task (the RPC
+ * layer maps that to FAILED_PRECONDITION for Update/Complete/Fail as the reference does),
+ * AA_ESTATE invalid transition. */
+int a2a_update_task_status(struct a2a_node *n, const char *task_id,
+			   Agentanycast__V1__TaskStatus status, const Agentanycast__V1__Message *msg,
+			   a2a_done_cb cb, void *user);
+int a2a_complete_task(struct a2a_node *n, const char *task_id,
+		      Agentanycast__V1__Artifact *const *artifacts, size_t nartifacts,
+		      const Agentanycast__V1__Message *msg, a2a_done_cb cb, void *user);
+/* The error text reaches the originator's subscribers as the status message (DECISIONS 2). */
+int a2a_fail_task(struct a2a_node *n, const char *task_id, const char *error_message,
+		  a2a_done_cb cb, void *user);
+/* REFERENCE C.5: remote-originated → TASK_FAIL "canceled by local node" to the originator;
+ * locally originated → TASK_CANCEL to the executing peer (better than the reference, which
+ * sends nothing); then CANCELED locally. cb gets the updated task. */
+int a2a_cancel_task(struct a2a_node *n, const char *task_id, a2a_task_cb cb, void *user);
+
+/* ---- subscriptions ---------------------------------------------------------------------
+ * Events are delivered by callback in order. A subscriber that cannot keep up (its consumer,
+ * e.g. a gRPC stream, reports it is full via a2a_sub_set_ready(sub, false)) gets events
+ * buffered up to subscriber_buffer; beyond that it is ended with AA_ENOMEM, and the others
+ * are never slowed down. on_end runs exactly once (unsubscribe, overflow, node close),
+ * after which the subscription is freed. */
+struct a2a_sub;
+
+struct a2a_incoming_event {
+	const Agentanycast__V1__Task *task;               /* SUBMITTED, with its message */
+	const Agentanycast__V1__AgentCard *sender_card;   /* NULL when unknown */
+};
+struct a2a_update_event {
+	const char *task_id;
+	Agentanycast__V1__TaskStatus status;
+	const Agentanycast__V1__Message *message;         /* NULL if none */
+	Agentanycast__V1__Artifact *const *artifacts;
+	size_t nartifacts;
+};
+/* One of stream_start / stream_chunk / stream_end is set. */
+struct a2a_stream_event {
+	const Agentanycast__V1__StreamStart *start;
+	const Agentanycast__V1__StreamChunk *chunk;
+	const Agentanycast__V1__StreamEnd *end;
+};
+
+struct a2a_sub_callbacks {
+	void (*on_incoming)(void *user, const struct a2a_incoming_event *ev);
+	void (*on_update)(void *user, const struct a2a_update_event *ev);
+	void (*on_stream)(void *user, const struct a2a_stream_event *ev);
+	void (*on_end)(void *user, int err);
+};
+
+/* Every incoming task (REFERENCE C.3, fan-out to all). Incoming tasks that arrive while
+ * nobody is subscribed are kept and delivered to the first subscriber (better than the
+ * reference, which drops them), bounded by subscriber_buffer. */
+struct a2a_sub *a2a_subscribe_incoming(struct a2a_node *n, const struct a2a_sub_callbacks *cb,
+				       void *user);
+/* Updates of one task (REFERENCE C.4); no existence check. */
+struct a2a_sub *a2a_subscribe_updates(struct a2a_node *n, const char *task_id,
+				      const struct a2a_sub_callbacks *cb, void *user);
+/* Streaming artifacts of one task, local or arriving from the executing peer (DECISIONS 6). */
+struct a2a_sub *a2a_subscribe_stream(struct a2a_node *n, const char *task_id,
+				     const struct a2a_sub_callbacks *cb, void *user);
+/* Flow control from the consumer: false = hold events (buffer), true = deliver again. */
+void a2a_sub_set_ready(struct a2a_sub *s, bool ready);
+void a2a_unsubscribe(struct a2a_sub *s);
+
+/* ---- streaming artifacts (DECISIONS 6) ---------------------------------------------------
+ * The executing node feeds events for a task; they reach local SubscribeTaskStream
+ * subscribers and, for a remote-originated task, the originator as STREAM_START / CHUNK /
+ * END envelopes on one a2a stream, in order. Backpressure: a2a_stream_feed() returns
+ * AA_EAGAIN when the peer (or a local subscriber) is not keeping up; the caller stops reading
+ * its source (the gRPC client stream) until on_ready runs. */
+struct a2a_stream_out;
+struct a2a_stream_out *a2a_stream_open(struct a2a_node *n, void (*on_ready)(void *user), void *user);
+/* Exactly one of start/chunk/end set, as in SendStreamingArtifactRequest. AA_EINVAL chunk or
+ * end without a start ("no session"), AA_ENOENT unknown task. */
+int a2a_stream_feed(struct a2a_stream_out *o, const Agentanycast__V1__StreamStart *start,
+		    const Agentanycast__V1__StreamChunk *chunk, const Agentanycast__V1__StreamEnd *end);
+/* The client finished; cb after everything fed was handed on (and ACKed by the peer, for a
+ * remote originator). */
+int a2a_stream_close(struct a2a_stream_out *o, a2a_done_cb cb, void *user);
+void a2a_stream_abort(struct a2a_stream_out *o);
+
+/* ---- numbers for metrics and GetNodeInfo ------------------------------------------------ */
+struct a2a_stats {
+	uint64_t tasks_sent, tasks_received;
+	uint64_t envelopes_in, envelopes_out, acks_in, acks_out, retries, duplicates_dropped;
+	uint64_t bad_frames;            /* undecodable, oversized or unknown-type input */
+	uint64_t offline_queue_size;    /* DECISIONS 4: agentanycast_offline_queue_size */
+	uint64_t stream_chunks;
+	uint64_t cards_received;
+};
+void a2a_node_stats(const struct a2a_node *n, struct a2a_stats *out);
+
+#endif
