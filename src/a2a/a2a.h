@@ -16,6 +16,14 @@
  *   AA_ESTATE  → FAILED_PRECONDITION  AA_EUNAVAIL → UNAVAILABLE
  *   AA_ENOMEM  → RESOURCE_EXHAUSTED   anything else → INTERNAL
  *
+ * Reads (GetTask, cards) see a change as soon as the call that made it returned; events,
+ * callbacks and envelopes to peers follow its commit, in call order.
+ *
+ * A call that returns an error does not call its callback; a call that returns 0 calls it
+ * exactly once. Closing the node lets pending commits finish (their callbacks get their
+ * real status); what waits for the network (ConnectPeer, a2a_stream_close) ends with
+ * AA_ECLOSED.
+ *
  * Ownership: protobuf messages passed in are borrowed for the duration of the call (the
  * engine copies what it keeps); messages handed to callbacks are borrowed for the duration
  * of the callback. Threading: the loop thread only. */
@@ -164,7 +172,11 @@ struct a2a_sub *a2a_subscribe_incoming(struct a2a_node *n, const struct a2a_sub_
 /* Updates of one task (REFERENCE C.4); no existence check. */
 struct a2a_sub *a2a_subscribe_updates(struct a2a_node *n, const char *task_id,
 				      const struct a2a_sub_callbacks *cb, void *user);
-/* Streaming artifacts of one task, local or arriving from the executing peer (DECISIONS 6). */
+/* Streaming artifacts of one task, local or arriving from the executing peer (DECISIONS 6).
+ * These hold their producers back instead of overflowing: while a stream subscriber holds
+ * half of subscriber_buffer, a2a_stream_feed() answers AA_EAGAIN and an inbound stream from
+ * the executing peer is not read. One that stays that full for send_timeout_ns is ended
+ * with AA_ETIMEDOUT, so the others go on. */
 struct a2a_sub *a2a_subscribe_stream(struct a2a_node *n, const char *task_id,
 				     const struct a2a_sub_callbacks *cb, void *user);
 /* Flow control from the consumer: false = hold events (buffer), true = deliver again. */
@@ -180,12 +192,19 @@ void a2a_unsubscribe(struct a2a_sub *s);
 struct a2a_stream_out;
 struct a2a_stream_out *a2a_stream_open(struct a2a_node *n, void (*on_ready)(void *user), void *user);
 /* Exactly one of start/chunk/end set, as in SendStreamingArtifactRequest. AA_EINVAL chunk or
- * end without a start ("no session"), AA_ENOENT unknown task. */
+ * end without a start ("no session"), or a start for a task of another originator than the
+ * earlier ones; AA_ENOENT unknown task. AA_EAGAIN: the event was NOT taken — feed the same
+ * event again once on_ready has run. AA_EUNAVAIL: the originator is not connected. After the
+ * stream to the originator failed (AA_ECLOSED, AA_ETIMEDOUT) every feed returns that error. */
 int a2a_stream_feed(struct a2a_stream_out *o, const Agentanycast__V1__StreamStart *start,
 		    const Agentanycast__V1__StreamChunk *chunk, const Agentanycast__V1__StreamEnd *end);
 /* The client finished; cb after everything fed was handed on (and ACKed by the peer, for a
- * remote originator). */
+ * remote originator), or with the error that ended the stream. The stream_out is freed once
+ * cb returns. On an error return (AA_ECLOSED after the node closed) it is still the
+ * caller's: a2a_stream_abort() it. */
 int a2a_stream_close(struct a2a_stream_out *o, a2a_done_cb cb, void *user);
+/* Frees the stream_out at once (resetting its stream to the originator); a pending close
+ * callback is not called. Also the way to free one whose node has closed. */
 void a2a_stream_abort(struct a2a_stream_out *o);
 
 /* ---- numbers for metrics and GetNodeInfo ------------------------------------------------ */
@@ -193,7 +212,9 @@ struct a2a_stats {
 	uint64_t tasks_sent, tasks_received;
 	uint64_t envelopes_in, envelopes_out, acks_in, acks_out, retries, duplicates_dropped;
 	uint64_t bad_frames;            /* undecodable, oversized or unknown-type input */
-	uint64_t offline_queue_size;    /* DECISIONS 4: agentanycast_offline_queue_size */
+	uint64_t offline_queue_size;    /* DECISIONS 4: agentanycast_offline_queue_size: tracked
+					 * envelopes persisted and not yet ACKed (the queue is
+					 * also the outbox of connected peers) */
 	uint64_t stream_chunks;
 	uint64_t cards_received;
 };

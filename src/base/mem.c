@@ -39,7 +39,8 @@ void *aa_realloc(void *p, size_t n)
 char *aa_strndup(const char *s, size_t n)
 {
 	char *d = aa_malloc(n + 1);
-	memcpy(d, s, n);
+	if (n)
+		memcpy(d, s, n); /* s may be NULL when n is 0 */
 	d[n] = '\0';
 	return d;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "a2a/a2a.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -24,6 +26,9 @@
 #include "p2p/peerid.h"
 #include "p2p/perf.h"
 #include "p2p/ping.h"
+#include "rpc/grpc.h"
+#include "rpc/node_service.h"
+#include "store/store.h"
 
 struct daemon {
 	struct aa_config cfg;
@@ -38,19 +43,36 @@ struct daemon {
 	struct p2p_bootstrap *bootstrap;
 	struct mdns_service *mdns;
 	struct p2p_host_notifiee addr_watch;
+	struct store *store;
+	struct a2a_node *a2a;
+	struct grpc_server *grpc;
+	struct node_service *node_service;
+	int64_t started_at_ms;
 	struct multiaddr *advertised; /* our listen addresses as mDNS announces them */
 	size_t n_advertised;
 	bool stopping;
 	int exit_status;
 };
 
+/* Shutdown runs as a chain of asynchronous closes, each step in the callback of the one
+ * before, from the outside in: gRPC (cancels SDK calls) → A2A engine → mDNS → host → store
+ * → signal handles. Then uv_run() returns because nothing is left. */
+static void on_store_closed(void *user)
+{
+	struct daemon *d = user;
+	d->store = NULL;
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+}
+
 static void on_host_closed(void *user)
 {
 	struct daemon *d = user;
 	d->host = NULL;
-	/* Closing the last handles lets uv_run() return on its own: a clean stop, no uv_stop(). */
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	if (d->store)
+		store_close(d->store, on_store_closed, d);
+	else
+		on_store_closed(d);
 }
 
 static void free_advertised(struct daemon *d)
@@ -62,7 +84,7 @@ static void free_advertised(struct daemon *d)
 	d->n_advertised = 0;
 }
 
-/* Second half of the stop: mDNS is closed (or never ran); now the host. */
+/* mDNS is closed (or never ran); now the host. */
 static void close_host(void *user)
 {
 	struct daemon *d = user;
@@ -76,11 +98,10 @@ static void close_host(void *user)
 	}
 }
 
-static void stop_daemon(struct daemon *d)
+static void on_a2a_closed(void *user)
 {
-	if (d->stopping)
-		return;
-	d->stopping = true;
+	struct daemon *d = user;
+	d->a2a = NULL;
 	p2p_bootstrap_stop(d->bootstrap);
 	d->bootstrap = NULL;
 	p2p_identify_free(d->identify);
@@ -89,6 +110,29 @@ static void stop_daemon(struct daemon *d)
 		mdns_service_close(d->mdns, close_host, d);
 	else
 		close_host(d);
+}
+
+static void on_grpc_closed(void *user)
+{
+	struct daemon *d = user;
+	d->grpc = NULL;
+	node_service_free(d->node_service);
+	d->node_service = NULL;
+	if (d->a2a)
+		a2a_node_close(d->a2a, on_a2a_closed, d);
+	else
+		on_a2a_closed(d);
+}
+
+static void stop_daemon(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	if (d->grpc)
+		grpc_server_close(d->grpc, on_grpc_closed, d);
+	else
+		on_grpc_closed(d);
 }
 
 static void on_stop_signal(uv_signal_t *sig, int signum)
@@ -317,6 +361,65 @@ static void log_config_warnings(const char *warnings)
 	}
 }
 
+/* The durable store (REFERENCE C.7, DECISIONS 3–5); a corrupt or foreign file stops the
+ * daemon with the store's own explanation. */
+static int start_store(struct daemon *d)
+{
+	struct store_options o;
+	store_options_default(&o);
+	o.path = d->cfg.store_path;
+	char why[256] = "";
+	int rc = store_open(&d->loop, &o, &d->store, why, sizeof why);
+	if (rc < 0) {
+		aa_log(AA_LOG_ERROR, "cannot open the store", "path", d->cfg.store_path,
+		       "error", why[0] ? why : aa_strerror(rc), NULL);
+		d->store = NULL;
+	}
+	return rc;
+}
+
+static int start_a2a(struct daemon *d)
+{
+	struct a2a_config ac;
+	a2a_config_default(&ac);
+	ac.offline_queue_ttl_ns = d->cfg.offline_queue_ttl.ns;
+	int rc = a2a_node_new(&d->loop, d->host, d->store, &d->identity, &ac, &d->a2a);
+	if (rc < 0) {
+		aa_log(AA_LOG_ERROR, "cannot start the A2A engine", "error", aa_strerror(rc), NULL);
+		d->a2a = NULL;
+	}
+	return rc;
+}
+
+/* REFERENCE D.1: the gRPC server starts after the host, the store, the engine and the
+ * stdout lines; with unix:// the socket file appears only once it can answer. */
+static int start_grpc(struct daemon *d)
+{
+	struct grpc_server_options go;
+	grpc_server_options_default(&go);
+	go.max_recv_message = (size_t)d->cfg.limits.max_message_size;
+	go.max_send_message = (size_t)d->cfg.limits.max_message_size;
+	d->grpc = grpc_server_new(&d->loop, &go);
+	if (!d->grpc)
+		return AA_EIO;
+	struct node_service_info info = {
+		.version = "0.1.0",
+		.started_at_ms = d->started_at_ms,
+		.max_message_size = (size_t)d->cfg.limits.max_message_size,
+	};
+	int rc = node_service_new(d->grpc, d->a2a, d->host, &info, &d->node_service);
+	if (rc == 0) {
+		char bound[512] = "";
+		rc = grpc_server_listen(d->grpc, d->cfg.grpc_listen, bound, sizeof bound);
+		if (rc == 0)
+			aa_log(AA_LOG_INFO, "gRPC API listening", "addr", bound, NULL);
+	}
+	if (rc < 0)
+		aa_log(AA_LOG_ERROR, "cannot serve the gRPC API", "addr", d->cfg.grpc_listen,
+		       "error", aa_strerror(rc), NULL);
+	return rc;
+}
+
 static int run(struct daemon *d)
 {
 	if (make_state_dirs(&d->cfg) < 0 || load_identity(d) < 0)
@@ -329,14 +432,17 @@ static int run(struct daemon *d)
 	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
 
-	if (start_p2p(d) < 0) {
-		d->exit_status = 1;
+	d->started_at_ms = aa_clock_wall_ms();
+	bool ok = start_store(d) == 0 && start_p2p(d) == 0 && start_a2a(d) == 0;
+	if (ok)
+		announce(d);
+	if (!ok || start_grpc(d) < 0) {
+		/* Close whatever did start, in order, then report the failure. */
 		stop_daemon(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&d->loop);
 		return 1;
 	}
-	announce(d);
 	start_bootstrap(d);
 	aa_log(AA_LOG_INFO, "agentanycastd running", "version", AA_VERSION, "peer_id",
 	       d->peer_id_text, NULL);

@@ -551,6 +551,29 @@ int p2p_host_new_stream(struct p2p_host *h, const struct p2p_peer_id *peer,
 	return p2p_conn_open_stream(c, protos, n, handler, user, out);
 }
 
+size_t p2p_host_connected_peers(const struct p2p_host *h, struct p2p_peer_id *out, size_t cap)
+{
+	size_t n = 0;
+	for (const struct host_conn *e = h->conns; e; e = e->next) {
+		if (!e->established || !p2p_conn_is_established(e->conn))
+			continue;
+		const struct p2p_peer_id *peer = p2p_conn_remote_peer(e->conn);
+		bool seen = false;
+		for (const struct host_conn *f = h->conns; f != e; f = f->next)
+			if (f->established && p2p_conn_is_established(f->conn) &&
+			    p2p_peer_id_equal(p2p_conn_remote_peer(f->conn), peer)) {
+				seen = true;
+				break;
+			}
+		if (seen)
+			continue;
+		if (n < cap)
+			out[n] = *peer;
+		n++;
+	}
+	return n;
+}
+
 void p2p_host_disconnect(struct p2p_host *h, const struct p2p_peer_id *peer)
 {
 	for (struct host_conn *e = h->conns; e; e = e->next)

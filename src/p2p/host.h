@@ -115,6 +115,10 @@ struct p2p_conn *p2p_host_conn_to(const struct p2p_host *h, const struct p2p_pee
 int p2p_host_new_stream(struct p2p_host *h, const struct p2p_peer_id *peer,
 			const char *const *protos, size_t n, const struct p2p_stream_handler *handler,
 			void *user, struct p2p_stream **out);
+/* Fills out[0..cap) with the distinct peers we have an established connection to, newest
+ * connection first; returns how many there are (may exceed cap). */
+size_t p2p_host_connected_peers(const struct p2p_host *h, struct p2p_peer_id *out, size_t cap);
+
 /* Closes every connection to peer. */
 void p2p_host_disconnect(struct p2p_host *h, const struct p2p_peer_id *peer);
 
