@@ -31,19 +31,6 @@
 #define PB_HEAP_PER_BYTE 16
 #define PB_HEAP_BASE (4u * 1024 * 1024)
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	if (!why || why_len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
 void a2a_pb_limits_default(struct a2a_pb_limits *l)
 {
 	l->max_bytes = A2A_PB_MAX_FRAME_BYTES;
@@ -113,13 +100,13 @@ static int walk(const ProtobufCMessageDescriptor *desc, struct aa_slice in, unsi
 			continue;
 		if (fd->type == PROTOBUF_C_TYPE_STRING &&
 		    !utf8_ok_without_nul(f.data.p, f.data.n)) {
-			set_why(why, why_len, "%s.%s is not UTF-8 (or holds a NUL)", desc->name,
+			aa_set_why(why, why_len, "%s.%s is not UTF-8 (or holds a NUL)", desc->name,
 				fd->name);
 			return AA_EPROTO;
 		}
 		if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
 			if (depth >= max_depth) {
-				set_why(why, why_len, "messages nested deeper than %u", max_depth);
+				aa_set_why(why, why_len, "messages nested deeper than %u", max_depth);
 				return AA_EPROTO;
 			}
 			rc = walk(fd->descriptor, f.data, depth + 1, max_depth, why, why_len);
@@ -128,7 +115,7 @@ static int walk(const ProtobufCMessageDescriptor *desc, struct aa_slice in, unsi
 		}
 	}
 	if (rc < 0) {
-		set_why(why, why_len, "malformed %s", desc->name);
+		aa_set_why(why, why_len, "malformed %s", desc->name);
 		return AA_EPROTO;
 	}
 	return 0;
@@ -200,14 +187,14 @@ ProtobufCMessage *a2a_pb_unpack(const ProtobufCMessageDescriptor *desc, struct a
 	if (why && why_len)
 		why[0] = 0;
 	if (in.n > limits->max_bytes) {
-		set_why(why, why_len, "%s of %zu bytes exceeds the limit of %zu", desc->name,
+		aa_set_why(why, why_len, "%s of %zu bytes exceeds the limit of %zu", desc->name,
 			in.n, limits->max_bytes);
 		*err = AA_ETOOBIG;
 		return NULL;
 	}
 	unsigned max_depth = limits->max_depth < PB_DEPTH_CAP ? limits->max_depth : PB_DEPTH_CAP;
 	if (max_depth == 0) {
-		set_why(why, why_len, "max_depth 0 admits no message");
+		aa_set_why(why, why_len, "max_depth 0 admits no message");
 		*err = AA_EPROTO;
 		return NULL;
 	}
@@ -230,11 +217,11 @@ ProtobufCMessage *a2a_pb_unpack(const ProtobufCMessageDescriptor *desc, struct a
 	ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, in.n, in.p);
 	if (!m) {
 		if (budget.exceeded) {
-			set_why(why, why_len, "%s needs more than %zu heap bytes", desc->name,
+			aa_set_why(why, why_len, "%s needs more than %zu heap bytes", desc->name,
 				budget.limit);
 			*err = AA_ENOMEM;
 		} else {
-			set_why(why, why_len, "malformed %s", desc->name);
+			aa_set_why(why, why_len, "malformed %s", desc->name);
 			*err = AA_EPROTO;
 		}
 		return NULL;

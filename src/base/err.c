@@ -1,6 +1,19 @@
 /* err: names for the project's error codes. */
 #include "base/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
+void aa_set_why(char *why, size_t why_len, const char *fmt, ...)
+{
+	if (!why || why_len == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
 const char *aa_strerror(int err)
 {
 	switch (err) {

@@ -3,6 +3,8 @@
 #ifndef AA_BASE_ERR_H
 #define AA_BASE_ERR_H
 
+#include <stddef.h>
+
 enum aa_err {
 	AA_OK = 0,
 	AA_EINVAL = -1,      /* malformed or out-of-range argument or input */
@@ -29,5 +31,10 @@ enum aa_err {
 
 /* Returns a static, human-readable name for an AA_E… code (or "unknown error"). */
 const char *aa_strerror(int err);
+
+/* Writes a one-line reason into a caller's buffer (the `char *why, size_t why_len` pair of
+ * functions whose failures a person must read). why may be NULL or why_len 0: nothing. */
+void aa_set_why(char *why, size_t why_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

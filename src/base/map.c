@@ -154,11 +154,7 @@ static void map_make_room(struct aa_map *m)
 
 void map_init(struct aa_map *m, size_t max_entries)
 {
-	/* sodium_init() is idempotent and thread-safe; failing means no randomness. */
-	if (sodium_init() < 0) {
-		fprintf(stderr, "fatal: libsodium initialisation failed\n");
-		abort();
-	}
+	aa_require_sodium();
 	memset(m, 0, sizeof *m);
 	m->max_entries = max_entries;
 	crypto_shorthash_keygen(m->seed);

@@ -1,6 +1,7 @@
 /* mem: allocation wrappers that abort on out-of-memory. */
 #include "base/mem.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,14 @@ static void aa__oom(size_t n)
 {
 	fprintf(stderr, "agentanycast: out of memory allocating %zu bytes\n", n);
 	abort();
+}
+
+void aa_require_sodium(void)
+{
+	if (sodium_init() < 0) {
+		fputs("agentanycast: libsodium cannot initialise (no system randomness)\n", stderr);
+		abort();
+	}
 }
 
 void *aa_malloc(size_t n)

@@ -11,6 +11,9 @@ void *aa_calloc(size_t count, size_t size);
 void *aa_realloc(void *p, size_t n);
 char *aa_strdup(const char *s);
 char *aa_strndup(const char *s, size_t n);
+/* Makes libsodium ready (idempotent, thread-safe). It fails only when the system cannot give
+ * randomness, which no node can run without, so that aborts here rather than in every caller. */
+void aa_require_sodium(void);
 /* printf into a fresh heap string. */
 char *aa_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

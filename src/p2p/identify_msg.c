@@ -32,19 +32,6 @@
 #define ID_SIGNED_PEER_RECORD 8
 #define ID_FIELD_SLOTS 9
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	if (!why || why_len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
 void identify_limits_default(struct identify_limits *l)
 {
 	l->max_frame_bytes = 64 * 1024;
@@ -185,7 +172,7 @@ static int walk_fields(struct decode_state *st, struct aa_slice in, struct ident
 			continue; /* unknown or retired (7 was a NAT status): skip */
 		}
 		if (f.wire != PB_WIRE_LEN) {
-			set_why(why, why_len, "identify: field %u has wire type %u", f.number,
+			aa_set_why(why, why_len, "identify: field %u has wire type %u", f.number,
 				(unsigned)f.wire);
 			return AA_EPROTO;
 		}
@@ -199,7 +186,7 @@ static int walk_fields(struct decode_state *st, struct aa_slice in, struct ident
 		}
 	}
 	if (rc < 0) {
-		set_why(why, why_len, "identify: malformed protobuf");
+		aa_set_why(why, why_len, "identify: malformed protobuf");
 		return AA_EPROTO;
 	}
 	return 0;
@@ -212,7 +199,7 @@ static int take_string(const struct decode_state *st, unsigned field, const char
 		return 0;
 	struct aa_slice s = st->last[field];
 	if (s.n > st->limits->max_string_bytes || memchr(s.p, 0, s.n)) {
-		set_why(why, why_len, "identify: %s too long or holding a NUL", name);
+		aa_set_why(why, why_len, "identify: %s too long or holding a NUL", name);
 		return AA_EPROTO;
 	}
 	*out = copy_string(s);
@@ -227,12 +214,12 @@ static int take_public_key(const struct decode_state *st, struct identify_info *
 	struct aa_slice k = st->last[ID_PUBLIC_KEY];
 	if (k.n > st->limits->max_public_key_bytes ||
 	    p2p_peer_id_from_public_key_protobuf(k.p, k.n, &info->peer_id) != 0) {
-		set_why(why, why_len, "identify: publicKey is not a valid PublicKey");
+		aa_set_why(why, why_len, "identify: publicKey is not a valid PublicKey");
 		return AA_EPROTO;
 	}
 	int rc = p2p_public_key_unmarshal(k.p, k.n, info->ed25519_key, NULL, 0);
 	if (rc != 0 && rc != AA_ENOTSUP) {
-		set_why(why, why_len, "identify: malformed Ed25519 publicKey");
+		aa_set_why(why, why_len, "identify: malformed Ed25519 publicKey");
 		return AA_EPROTO;
 	}
 	info->has_ed25519_key = rc == 0;
@@ -271,7 +258,7 @@ static void take_signed_record(const struct decode_state *st, struct identify_in
 	    !p2p_peer_id_equal(&info->record.peer_id, &info->peer_id)) {
 		p2p_peer_record_free(&info->record);
 		info->record_status = AA_EPROTO;
-		set_why(info->record_error, sizeof info->record_error,
+		aa_set_why(info->record_error, sizeof info->record_error,
 			"signed peer record is for another peer than publicKey");
 	}
 	if (info->record_status == 0)
@@ -283,7 +270,7 @@ int identify_msg_decode(const uint8_t *p, size_t n, const struct identify_limits
 {
 	identify_info_init(info);
 	if (n > limits->max_total_bytes) {
-		set_why(why, why_len, "identify: message of %zu bytes exceeds %zu", n,
+		aa_set_why(why, why_len, "identify: message of %zu bytes exceeds %zu", n,
 			limits->max_total_bytes);
 		return AA_ETOOBIG;
 	}

@@ -33,38 +33,15 @@
 /* A key file larger than this is not worth reading just to explain what it holds. */
 #define KEY_FILE_DIAGNOSE_MAX 8192
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	if (!why || why_len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
-/* sodium_init() is idempotent and thread-safe; it fails only if the system cannot give
- * randomness, which leaves a node without an identity, so that is fatal. */
-static void ensure_sodium(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "fatal: libsodium initialisation failed\n");
-		abort();
-	}
-}
-
 void p2p_keypair_generate(struct p2p_keypair *kp)
 {
-	ensure_sodium();
+	aa_require_sodium();
 	crypto_sign_keypair(kp->public_key, kp->secret_key);
 }
 
 void p2p_keypair_from_seed(const uint8_t seed[P2P_ED25519_SEED_BYTES], struct p2p_keypair *kp)
 {
-	ensure_sodium();
+	aa_require_sodium();
 	crypto_sign_seed_keypair(kp->public_key, kp->secret_key, seed);
 }
 
@@ -76,14 +53,14 @@ void p2p_keypair_wipe(struct p2p_keypair *kp)
 void p2p_keypair_sign(const struct p2p_keypair *kp, const uint8_t *msg, size_t n,
 		      uint8_t sig[P2P_ED25519_SIGNATURE_BYTES])
 {
-	ensure_sodium();
+	aa_require_sodium();
 	crypto_sign_detached(sig, NULL, msg, n, kp->secret_key);
 }
 
 int p2p_ed25519_verify(const uint8_t public_key[P2P_ED25519_PUBLIC_KEY_BYTES], const uint8_t *msg,
 		       size_t n, const uint8_t sig[P2P_ED25519_SIGNATURE_BYTES])
 {
-	ensure_sodium();
+	aa_require_sodium();
 	return crypto_sign_verify_detached(sig, msg, n, public_key) == 0 ? 0 : AA_ECRYPTO;
 }
 
@@ -133,11 +110,11 @@ static int parse_ed25519(const char *what, const uint8_t *p, size_t n, struct aa
 {
 	enum p2p_key_type type;
 	if (p2p_key_protobuf_parse(p, n, &type, data) != 0) {
-		set_why(why, why_len, "not a canonical libp2p %s protobuf (%zu bytes)", what, n);
+		aa_set_why(why, why_len, "not a canonical libp2p %s protobuf (%zu bytes)", what, n);
 		return AA_EINVAL;
 	}
 	if (type != P2P_KEY_ED25519) {
-		set_why(why, why_len, "%s %s keys are not supported (only Ed25519)",
+		aa_set_why(why, why_len, "%s %s keys are not supported (only Ed25519)",
 			p2p_key_type_name(type), what);
 		return AA_ENOTSUP;
 	}
@@ -153,7 +130,7 @@ int p2p_public_key_unmarshal(const uint8_t *p, size_t n,
 	if (rc != 0)
 		return rc;
 	if (data.n != P2P_ED25519_PUBLIC_KEY_BYTES) {
-		set_why(why, why_len, "Ed25519 public key is %zu bytes, expected %d", data.n,
+		aa_set_why(why, why_len, "Ed25519 public key is %zu bytes, expected %d", data.n,
 			P2P_ED25519_PUBLIC_KEY_BYTES);
 		return AA_EINVAL;
 	}
@@ -179,7 +156,7 @@ int p2p_private_key_unmarshal(const uint8_t *p, size_t n, struct p2p_keypair *kp
 	if (rc != 0)
 		return rc;
 	if (data.n != sizeof kp->secret_key && data.n != ED25519_LEGACY_PRIVATE_BYTES) {
-		set_why(why, why_len, "Ed25519 private key is %zu bytes, expected 64 (or legacy 96)",
+		aa_set_why(why, why_len, "Ed25519 private key is %zu bytes, expected 64 (or legacy 96)",
 			data.n);
 		return AA_EINVAL;
 	}
@@ -189,14 +166,14 @@ int p2p_private_key_unmarshal(const uint8_t *p, size_t n, struct p2p_keypair *kp
 	if (data.n == ED25519_LEGACY_PRIVATE_BYTES &&
 	    sodium_memcmp(embedded, embedded + P2P_ED25519_PUBLIC_KEY_BYTES,
 			  P2P_ED25519_PUBLIC_KEY_BYTES) != 0) {
-		set_why(why, why_len, "legacy Ed25519 private key holds two different public keys");
+		aa_set_why(why, why_len, "legacy Ed25519 private key holds two different public keys");
 		return AA_EINVAL;
 	}
 	struct p2p_keypair derived;
 	p2p_keypair_from_seed(seed, &derived);
 	if (sodium_memcmp(derived.public_key, embedded, P2P_ED25519_PUBLIC_KEY_BYTES) != 0) {
 		p2p_keypair_wipe(&derived);
-		set_why(why, why_len, "Ed25519 private key: public key does not match the seed");
+		aa_set_why(why, why_len, "Ed25519 private key: public key does not match the seed");
 		return AA_EINVAL;
 	}
 	*kp = derived;
@@ -264,19 +241,19 @@ static void explain_wrong_size(const char *path, int fd, off_t size, char *why, 
 		sodium_memzero(buf, (size_t)size + 1);
 		free(buf);
 		if (parsed == 0 && type != P2P_KEY_ED25519) {
-			set_why(why, why_len,
+			aa_set_why(why, why_len,
 				"key file %s holds a %s private key; only Ed25519 keys are supported",
 				path, p2p_key_type_name(type));
 			return;
 		}
 		if (parsed == 0) {
-			set_why(why, why_len,
+			aa_set_why(why, why_len,
 				"key file %s holds an Ed25519 key with %zu bytes of key data; the key file "
 				"must be the 68-byte form (64 bytes of data)", path, data.n);
 			return;
 		}
 	}
-	set_why(why, why_len,
+	aa_set_why(why, why_len,
 		"key file %s is %lld bytes; a libp2p Ed25519 key file is exactly %d bytes", path,
 		(long long)size, P2P_ED25519_PRIVATE_KEY_PROTOBUF_BYTES);
 }
@@ -288,25 +265,25 @@ static int key_file_load(const char *path, struct p2p_keypair *kp, char *why, si
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		set_why(why, why_len, "cannot open key file %s: %s", path, strerror(e));
+		aa_set_why(why, why_len, "cannot open key file %s: %s", path, strerror(e));
 		return errno_to_err(e);
 	}
 	struct stat st;
 	int rc;
 	if (fstat(fd, &st) != 0) {
-		set_why(why, why_len, "cannot stat key file %s: %s", path, strerror(errno));
+		aa_set_why(why, why_len, "cannot stat key file %s: %s", path, strerror(errno));
 		rc = AA_EIO;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_why(why, why_len, "key file %s is %s, not a regular file", path,
+		aa_set_why(why, why_len, "key file %s is %s, not a regular file", path,
 			file_kind(st.st_mode));
 		rc = AA_EINVAL;
 		goto out;
 	}
 	/* Like ssh with private keys: a key others can read (or replace) is no identity. */
 	if ((st.st_mode & 077) != 0) {
-		set_why(why, why_len,
+		aa_set_why(why, why_len,
 			"key file %s has mode %04o, which lets group or others access it; "
 			"refusing to use it (fix with: chmod 600 %s)",
 			path, (unsigned)(st.st_mode & 07777), path);
@@ -322,18 +299,18 @@ static int key_file_load(const char *path, struct p2p_keypair *kp, char *why, si
 	uint8_t buf[P2P_ED25519_PRIVATE_KEY_PROTOBUF_BYTES + 1];
 	ssize_t got = read_upto(fd, buf, sizeof buf);
 	if (got < 0) {
-		set_why(why, why_len, "cannot read key file %s: %s", path, strerror(errno));
+		aa_set_why(why, why_len, "cannot read key file %s: %s", path, strerror(errno));
 		rc = AA_EIO;
 		goto out;
 	}
 	if (got != P2P_ED25519_PRIVATE_KEY_PROTOBUF_BYTES) {
-		set_why(why, why_len, "key file %s changed size while being read", path);
+		aa_set_why(why, why_len, "key file %s changed size while being read", path);
 		rc = AA_EINVAL;
 	} else {
 		char detail[160];
 		rc = p2p_private_key_unmarshal(buf, (size_t)got, kp, detail, sizeof detail);
 		if (rc != 0) {
-			set_why(why, why_len, "key file %s: %s", path, detail);
+			aa_set_why(why, why_len, "key file %s: %s", path, detail);
 			rc = AA_EINVAL;
 		}
 	}
@@ -360,21 +337,21 @@ static int make_parent_dirs(const char *path, char *why, size_t why_len)
 		if (mkdir(dir, 0700) == 0) {
 			/* The umask may have removed owner bits; the contract is exactly 0700. */
 			if (chmod(dir, 0700) != 0) {
-				set_why(why, why_len, "cannot chmod %s: %s", dir, strerror(errno));
+				aa_set_why(why, why_len, "cannot chmod %s: %s", dir, strerror(errno));
 				rc = errno_to_err(errno);
 				goto out;
 			}
 		} else if (errno == EEXIST) {
 			struct stat st;
 			if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-				set_why(why, why_len, "cannot create key file %s: %s is not a directory",
+				aa_set_why(why, why_len, "cannot create key file %s: %s is not a directory",
 					path, dir);
 				rc = AA_EINVAL;
 				goto out;
 			}
 		} else {
 			int e = errno;
-			set_why(why, why_len, "cannot create directory %s: %s", dir, strerror(e));
+			aa_set_why(why, why_len, "cannot create directory %s: %s", dir, strerror(e));
 			rc = errno_to_err(e);
 			goto out;
 		}
@@ -458,13 +435,13 @@ static int key_file_create(const char *path, struct p2p_keypair *kp, char *why, 
 	int fd = mkostemp(tmp, O_CLOEXEC); /* created 0600, O_EXCL */
 	if (fd < 0) {
 		int e = errno;
-		set_why(why, why_len, "cannot create key file %s: %s", path, strerror(e));
+		aa_set_why(why, why_len, "cannot create key file %s: %s", path, strerror(e));
 		rc = errno_to_err(e);
 		goto out;
 	}
 	if (fchmod(fd, 0600) != 0 || write_all(fd, bytes, sizeof bytes) != 0 || fsync(fd) != 0) {
 		int e = errno;
-		set_why(why, why_len, "cannot write key file %s: %s", tmp, strerror(e));
+		aa_set_why(why, why_len, "cannot write key file %s: %s", tmp, strerror(e));
 		close(fd);
 		unlink(tmp);
 		rc = errno_to_err(e);
@@ -472,7 +449,7 @@ static int key_file_create(const char *path, struct p2p_keypair *kp, char *why, 
 	}
 	if (close(fd) != 0) {
 		int e = errno;
-		set_why(why, why_len, "cannot write key file %s: %s", tmp, strerror(e));
+		aa_set_why(why, why_len, "cannot write key file %s: %s", tmp, strerror(e));
 		unlink(tmp);
 		rc = errno_to_err(e);
 		goto out;
@@ -482,7 +459,7 @@ static int key_file_create(const char *path, struct p2p_keypair *kp, char *why, 
 		int e = errno;
 		unlink(tmp);
 		if (rc != AA_EEXIST) {
-			set_why(why, why_len, "cannot move %s to %s: %s", tmp, path, strerror(e));
+			aa_set_why(why, why_len, "cannot move %s to %s: %s", tmp, path, strerror(e));
 			rc = errno_to_err(e);
 		}
 		goto out;
@@ -499,7 +476,7 @@ out:
 int p2p_key_load(const char *path, struct p2p_keypair *kp, char *why, size_t why_len)
 {
 	if (!path || path[0] == '\0') {
-		set_why(why, why_len, "no key file path given");
+		aa_set_why(why, why_len, "no key file path given");
 		return AA_EINVAL;
 	}
 	return key_file_load(path, kp, why, why_len);
@@ -517,7 +494,7 @@ int p2p_key_load_or_create(const char *path, struct p2p_keypair *kp, enum p2p_ke
 		return 0;
 	}
 	if (path[strlen(path) - 1] == '/') {
-		set_why(why, why_len, "key file path %s names a directory", path);
+		aa_set_why(why, why_len, "key file path %s names a directory", path);
 		return AA_EINVAL;
 	}
 	int rc = key_file_load(path, kp, why, why_len);
@@ -535,7 +512,7 @@ int p2p_key_load_or_create(const char *path, struct p2p_keypair *kp, enum p2p_ke
 	/* Someone else created it between our open and our rename: use theirs. */
 	rc = key_file_load(path, kp, why, why_len);
 	if (rc == AA_ENOENT) {
-		set_why(why, why_len,
+		aa_set_why(why, why_len,
 			"key file %s exists but cannot be opened (a dangling symbolic link?)", path);
 		return AA_EINVAL;
 	}

@@ -36,18 +36,10 @@ static void *must(void *p)
 	return p;
 }
 
-static void sodium_ready(void)
-{
-	if (sodium_init() < 0) {
-		fputs("mdns_packet: libsodium cannot initialise\n", stderr);
-		abort();
-	}
-}
-
 void mdns_instance_name_generate(char out[MDNS_INSTANCE_MAX_LEN + 1])
 {
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	sodium_ready();
+	aa_require_sodium();
 	size_t len = MDNS_INSTANCE_MIN_LEN +
 		     randombytes_uniform(MDNS_INSTANCE_MAX_LEN - MDNS_INSTANCE_MIN_LEN + 1);
 	for (size_t i = 0; i < len; i++)

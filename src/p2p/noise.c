@@ -58,28 +58,6 @@ _Static_assert(sizeof(P2P_NOISE_PROTOCOL_NAME) - 1 == P2P_NOISE_HASH_BYTES,
 #define PB_WIRE_LEN 2
 #define PB_WIRE_FIXED32 5
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	if (!why || why_len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
-/* sodium_init() is idempotent; failing means no randomness, which no node survives. */
-static void sodium_ready(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "fatal: libsodium initialisation failed\n");
-		abort();
-	}
-}
-
 /* noise spec §12.3: 32 bits of zeros, then the counter little-endian. */
 static void make_nonce(uint64_t n, uint8_t out[NONCE_BYTES])
 {
@@ -230,7 +208,7 @@ static void xx_init(struct p2p_noise_xx *xx, bool initiator, const uint8_t *prol
 		    size_t prologue_len, const uint8_t *static_secret,
 		    const uint8_t *ephemeral_secret)
 {
-	sodium_ready();
+	aa_require_sodium();
 	memset(xx, 0, sizeof *xx);
 	xx->initiator = initiator;
 	ss_init(&xx->ss);
@@ -286,7 +264,7 @@ static int mix_dh(struct p2p_noise_xx *xx, const uint8_t sec[P2P_NOISE_DH_BYTES]
 {
 	uint8_t shared[P2P_NOISE_DH_BYTES];
 	if (crypto_scalarmult_curve25519(shared, sec, pub) != 0) {
-		set_why(why, why_len, "X25519 output is all zeros (the remote sent a low-order key)");
+		aa_set_why(why, why_len, "X25519 output is all zeros (the remote sent a low-order key)");
 		return AA_ECRYPTO;
 	}
 	mix_key(&xx->ss, shared);
@@ -324,17 +302,17 @@ int p2p_noise_xx_write_message(struct p2p_noise_xx *xx, const uint8_t *payload, 
 			       struct aa_buf *out, char *why, size_t why_len)
 {
 	if (xx->failed) {
-		set_why(why, why_len, "the handshake already failed");
+		aa_set_why(why, why_len, "the handshake already failed");
 		return AA_EINVAL;
 	}
 	if (xx->step >= 3 || !xx_our_turn(xx)) {
-		set_why(why, why_len, "not our turn to write (message %u)", xx->step + 1);
+		aa_set_why(why, why_len, "not our turn to write (message %u)", xx->step + 1);
 		return AA_EINVAL;
 	}
 	static const size_t fixed[3] = { MSG1_FIXED, MSG2_FIXED, MSG3_FIXED };
 	size_t overhead = fixed[xx->step] + (xx->step > 0 ? P2P_NOISE_TAG_BYTES : 0);
 	if (n > P2P_NOISE_MAX_MESSAGE - overhead) {
-		set_why(why, why_len, "handshake payload of %zu bytes does not fit one message", n);
+		aa_set_why(why, why_len, "handshake payload of %zu bytes does not fit one message", n);
 		return AA_ETOOBIG;
 	}
 	uint8_t *dst = aa_buf_reserve(out, overhead + n);
@@ -366,7 +344,7 @@ int p2p_noise_xx_write_message(struct p2p_noise_xx *xx, const uint8_t *payload, 
 		rc = encrypt_and_hash(&xx->ss, payload, n, w);
 	if (rc != 0) {
 		if (rc == AA_ERANGE)
-			set_why(why, why_len, "handshake nonce exhausted");
+			aa_set_why(why, why_len, "handshake nonce exhausted");
 		return xx_fail(xx, rc);
 	}
 	out->n += overhead + n;
@@ -380,7 +358,7 @@ static int read_s(struct p2p_noise_xx *xx, const uint8_t *p, char *why, size_t w
 {
 	int rc = decrypt_and_hash(&xx->ss, p, P2P_NOISE_DH_BYTES + P2P_NOISE_TAG_BYTES, xx->rs);
 	if (rc != 0) {
-		set_why(why, why_len, "cannot decrypt the remote static key (MAC check failed)");
+		aa_set_why(why, why_len, "cannot decrypt the remote static key (MAC check failed)");
 		return rc;
 	}
 	xx->have_rs = true;
@@ -391,17 +369,17 @@ int p2p_noise_xx_read_message(struct p2p_noise_xx *xx, const uint8_t *msg, size_
 			      struct aa_buf *payload_out, char *why, size_t why_len)
 {
 	if (xx->failed) {
-		set_why(why, why_len, "the handshake already failed");
+		aa_set_why(why, why_len, "the handshake already failed");
 		return AA_EINVAL;
 	}
 	if (xx->step >= 3 || xx_our_turn(xx)) {
-		set_why(why, why_len, "not the remote's turn to write (message %u)", xx->step + 1);
+		aa_set_why(why, why_len, "not the remote's turn to write (message %u)", xx->step + 1);
 		return AA_EINVAL;
 	}
 	static const size_t fixed[3] = { MSG1_FIXED, MSG2_FIXED, MSG3_FIXED };
 	size_t need = fixed[xx->step] + (xx->step > 0 ? P2P_NOISE_TAG_BYTES : 0);
 	if (n < need || n > P2P_NOISE_MAX_MESSAGE) {
-		set_why(why, why_len, "handshake message %u is %zu bytes, needs %zu to %d",
+		aa_set_why(why, why_len, "handshake message %u is %zu bytes, needs %zu to %d",
 			xx->step + 1, n, need, P2P_NOISE_MAX_MESSAGE);
 		return xx_fail(xx, AA_EPROTO);
 	}
@@ -433,7 +411,7 @@ int p2p_noise_xx_read_message(struct p2p_noise_xx *xx, const uint8_t *msg, size_
 		if (rc == 0)
 			payload_out->n += plain;
 		else
-			set_why(why, why_len, "cannot decrypt handshake message %u (MAC check failed)",
+			aa_set_why(why, why_len, "cannot decrypt handshake message %u (MAC check failed)",
 				xx->step + 1);
 	}
 	if (rc != 0)
@@ -505,7 +483,7 @@ static int session_new(const uint8_t send_key[KEY_BYTES], const uint8_t recv_key
 	const EVP_CIPHER *aead = EVP_chacha20_poly1305();
 	if (!aead || EVP_EncryptInit_ex(s->send_ctx, aead, NULL, send_key, iv) != 1 ||
 	    EVP_DecryptInit_ex(s->recv_ctx, aead, NULL, recv_key, iv) != 1) {
-		set_why(why, why_len, "OpenSSL cannot provide ChaCha20-Poly1305");
+		aa_set_why(why, why_len, "OpenSSL cannot provide ChaCha20-Poly1305");
 		p2p_noise_session_free(s);
 		return AA_ECRYPTO;
 	}
@@ -532,7 +510,7 @@ int p2p_noise_xx_split(struct p2p_noise_xx *xx, struct p2p_noise_session **out, 
 		       size_t why_len)
 {
 	if (!p2p_noise_xx_is_done(xx) || xx->split_done) {
-		set_why(why, why_len, "the handshake is not finished, or was split already");
+		aa_set_why(why, why_len, "the handshake is not finished, or was split already");
 		return AA_EINVAL;
 	}
 	/* noise spec §5.2 Split(): k1 protects initiator→responder, k2 the reverse. */
@@ -839,11 +817,11 @@ static int payload_field(struct aa_slice *dst, bool *seen, struct aa_slice val, 
 			 const char *name, char *why, size_t why_len)
 {
 	if (wire != PB_WIRE_LEN) {
-		set_why(why, why_len, "NoiseHandshakePayload.%s has wire type %u", name, wire);
+		aa_set_why(why, why_len, "NoiseHandshakePayload.%s has wire type %u", name, wire);
 		return AA_EPROTO;
 	}
 	if (*seen) {
-		set_why(why, why_len, "NoiseHandshakePayload.%s appears twice", name);
+		aa_set_why(why, why_len, "NoiseHandshakePayload.%s appears twice", name);
 		return AA_EPROTO;
 	}
 	*dst = val;
@@ -861,7 +839,7 @@ static int payload_parse(const uint8_t *p, size_t n, struct payload *pl, char *w
 		unsigned wire;
 		struct aa_slice val;
 		if (pb_next(&r, &field, &wire, &val) != 0) {
-			set_why(why, why_len, "malformed NoiseHandshakePayload protobuf");
+			aa_set_why(why, why_len, "malformed NoiseHandshakePayload protobuf");
 			return AA_EPROTO;
 		}
 		int rc = 0;
@@ -879,11 +857,11 @@ static int payload_parse(const uint8_t *p, size_t n, struct payload *pl, char *w
 			return rc;
 	}
 	if (!pl->has_key || pl->identity_key.n == 0) {
-		set_why(why, why_len, "NoiseHandshakePayload has no identity_key");
+		aa_set_why(why, why_len, "NoiseHandshakePayload has no identity_key");
 		return AA_EPROTO;
 	}
 	if (!pl->has_sig || pl->identity_sig.n == 0) {
-		set_why(why, why_len, "NoiseHandshakePayload has no identity_sig");
+		aa_set_why(why, why_len, "NoiseHandshakePayload has no identity_sig");
 		return AA_EPROTO;
 	}
 	return 0;
@@ -901,19 +879,19 @@ static int extensions_parse(struct aa_slice ext, struct aa_slice *muxers, size_t
 		unsigned wire;
 		struct aa_slice val;
 		if (pb_next(&r, &field, &wire, &val) != 0) {
-			set_why(why, why_len, "malformed NoiseExtensions protobuf");
+			aa_set_why(why, why_len, "malformed NoiseExtensions protobuf");
 			return AA_EPROTO;
 		}
 		if ((field == EXT_STREAM_MUXERS || field == EXT_WEBTRANSPORT_CERTHASHES) &&
 		    wire != PB_WIRE_LEN) {
-			set_why(why, why_len, "NoiseExtensions field %llu has wire type %u",
+			aa_set_why(why, why_len, "NoiseExtensions field %llu has wire type %u",
 				(unsigned long long)field, wire);
 			return AA_EPROTO;
 		}
 		if (field != EXT_STREAM_MUXERS)
 			continue;
 		if (*count == P2P_NOISE_MAX_REMOTE_MUXERS) {
-			set_why(why, why_len, "the remote lists more than %d stream muxers",
+			aa_set_why(why, why_len, "the remote lists more than %d stream muxers",
 				P2P_NOISE_MAX_REMOTE_MUXERS);
 			return AA_ETOOBIG;
 		}
@@ -984,17 +962,17 @@ int p2p_noise_handshake_new(const struct p2p_noise_config *cfg, struct p2p_noise
 {
 	*out = NULL;
 	if (!cfg->identity) {
-		set_why(why, why_len, "no identity key");
+		aa_set_why(why, why_len, "no identity key");
 		return AA_EINVAL;
 	}
 	if (cfg->muxer_count > P2P_NOISE_MAX_MUXERS || (cfg->muxer_count && !cfg->muxers)) {
-		set_why(why, why_len, "at most %d stream muxers", P2P_NOISE_MAX_MUXERS);
+		aa_set_why(why, why_len, "at most %d stream muxers", P2P_NOISE_MAX_MUXERS);
 		return AA_EINVAL;
 	}
 	for (size_t i = 0; i < cfg->muxer_count; i++) {
 		size_t len = cfg->muxers[i] ? strnlen(cfg->muxers[i], P2P_NOISE_MAX_MUXER_NAME + 1) : 0;
 		if (len == 0 || len > P2P_NOISE_MAX_MUXER_NAME) {
-			set_why(why, why_len, "stream muxer %zu: name must be 1..%d bytes", i,
+			aa_set_why(why, why_len, "stream muxer %zu: name must be 1..%d bytes", i,
 				P2P_NOISE_MAX_MUXER_NAME);
 			return AA_EINVAL;
 		}
@@ -1025,7 +1003,7 @@ int p2p_noise_handshake_new(const struct p2p_noise_config *cfg, struct p2p_noise
 		int rc = p2p_noise_xx_write_message(&hs->xx, NULL, 0, &hs->out, hs->why,
 						    sizeof hs->why);
 		if (rc != 0) { /* cannot happen for an empty payload; fail tidily all the same */
-			set_why(why, why_len, "%s", hs->why);
+			aa_set_why(why, why_len, "%s", hs->why);
 			p2p_noise_handshake_free(hs);
 			return rc;
 		}
@@ -1111,7 +1089,7 @@ static int verify_remote(struct p2p_noise_handshake *hs)
 	rc = p2p_public_key_unmarshal(pl.identity_key.p, pl.identity_key.n, hs->remote_key, kwhy,
 				      sizeof kwhy);
 	if (rc != 0) {
-		set_why(hs->why, sizeof hs->why, "remote identity key: %s", kwhy);
+		aa_set_why(hs->why, sizeof hs->why, "remote identity key: %s", kwhy);
 		return rc == AA_ENOTSUP ? AA_ENOTSUP : AA_EPROTO;
 	}
 	p2p_peer_id_from_public_key(hs->remote_key, &hs->remote_id);
@@ -1119,12 +1097,12 @@ static int verify_remote(struct p2p_noise_handshake *hs)
 		char want[P2P_PEER_ID_STRING_MAX] = "?", got[P2P_PEER_ID_STRING_MAX] = "?";
 		p2p_peer_id_to_string(&hs->expected, want, sizeof want);
 		p2p_peer_id_to_string(&hs->remote_id, got, sizeof got);
-		set_why(hs->why, sizeof hs->why, "peer ID mismatch: dialled %s, remote is %s", want,
+		aa_set_why(hs->why, sizeof hs->why, "peer ID mismatch: dialled %s, remote is %s", want,
 			got);
 		return AA_ECRYPTO;
 	}
 	if (pl.identity_sig.n != P2P_ED25519_SIGNATURE_BYTES) {
-		set_why(hs->why, sizeof hs->why, "identity_sig is %zu bytes, Ed25519 signs in %d",
+		aa_set_why(hs->why, sizeof hs->why, "identity_sig is %zu bytes, Ed25519 signs in %d",
 			pl.identity_sig.n, P2P_ED25519_SIGNATURE_BYTES);
 		return AA_ECRYPTO;
 	}
@@ -1132,7 +1110,7 @@ static int verify_remote(struct p2p_noise_handshake *hs)
 	memcpy(msg, SIG_PREFIX, SIG_PREFIX_BYTES);
 	memcpy(msg + SIG_PREFIX_BYTES, p2p_noise_xx_remote_static(&hs->xx), P2P_NOISE_DH_BYTES);
 	if (p2p_ed25519_verify(hs->remote_key, msg, sizeof msg, pl.identity_sig.p) != 0) {
-		set_why(hs->why, sizeof hs->why,
+		aa_set_why(hs->why, sizeof hs->why,
 			"identity_sig does not verify: the remote's Noise key is not vouched for");
 		return AA_ECRYPTO;
 	}
@@ -1175,7 +1153,7 @@ static int negotiate_muxer(struct p2p_noise_handshake *hs)
 					return 0;
 				}
 	}
-	set_why(hs->why, sizeof hs->why,
+	aa_set_why(hs->why, sizeof hs->why,
 		"no stream muxer in common: we offer %zu (first %s), the remote %zu others",
 		hs->muxer_count, hs->muxers[0], hs->remote_muxer_count);
 	return AA_ENOTSUP;

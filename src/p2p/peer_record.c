@@ -32,19 +32,6 @@
 #define RECORD_ADDRESSES 3
 #define ADDRESS_INFO_MULTIADDR 1
 
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_len, const char *fmt, ...)
-{
-	if (!why || why_len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-}
-
 /* RFC 0002 "Signature Production / Verification": the buffer that is signed. */
 static void envelope_unsigned(const char *domain, struct aa_slice payload_type,
 			      struct aa_slice payload, struct aa_buf *out)
@@ -197,18 +184,18 @@ static int record_field(struct p2p_peer_record *r, const struct pb_field *f, boo
 	switch (f->number) {
 	case RECORD_PEER_ID:
 		if (f->wire != PB_WIRE_LEN || seen[RECORD_PEER_ID]) {
-			set_why(why, why_len, "peer record: bad or repeated peer_id field");
+			aa_set_why(why, why_len, "peer record: bad or repeated peer_id field");
 			return AA_EINVAL;
 		}
 		seen[RECORD_PEER_ID] = true;
 		if (p2p_peer_id_from_bytes(f->data.p, f->data.n, &r->peer_id) != 0) {
-			set_why(why, why_len, "peer record: peer_id is not a valid PeerID");
+			aa_set_why(why, why_len, "peer record: peer_id is not a valid PeerID");
 			return AA_EINVAL;
 		}
 		return 0;
 	case RECORD_SEQ:
 		if (f->wire != PB_WIRE_VARINT || seen[RECORD_SEQ]) {
-			set_why(why, why_len, "peer record: bad or repeated seq field");
+			aa_set_why(why, why_len, "peer record: bad or repeated seq field");
 			return AA_EINVAL;
 		}
 		seen[RECORD_SEQ] = true;
@@ -217,7 +204,7 @@ static int record_field(struct p2p_peer_record *r, const struct pb_field *f, boo
 	case RECORD_ADDRESSES: {
 		struct aa_slice maddr;
 		if (f->wire != PB_WIRE_LEN || address_info_parse(f->data, &maddr) != 0) {
-			set_why(why, why_len, "peer record: malformed AddressInfo");
+			aa_set_why(why, why_len, "peer record: malformed AddressInfo");
 			return AA_EINVAL;
 		}
 		record_add_addr(r, maddr, max_addrs, cap);
@@ -242,11 +229,11 @@ int p2p_peer_record_decode(const uint8_t *p, size_t n, size_t max_addrs,
 			goto fail;
 	}
 	if (rc < 0) {
-		set_why(why, why_len, "peer record: malformed protobuf");
+		aa_set_why(why, why_len, "peer record: malformed protobuf");
 		goto fail;
 	}
 	if (!seen[RECORD_PEER_ID]) {
-		set_why(why, why_len, "peer record: no peer_id");
+		aa_set_why(why, why_len, "peer record: no peer_id");
 		goto fail;
 	}
 	return 0;
@@ -276,22 +263,22 @@ int p2p_peer_record_open(const uint8_t *p, size_t n, size_t max_addrs, struct p2
 	memset(r, 0, sizeof *r);
 	struct p2p_envelope env;
 	if (p2p_envelope_parse(p, n, &env) != 0) {
-		set_why(why, why_len, "signed peer record: malformed envelope");
+		aa_set_why(why, why_len, "signed peer record: malformed envelope");
 		return AA_EINVAL;
 	}
 	if (env.payload_type.n != P2P_PEER_RECORD_PAYLOAD_TYPE_BYTES ||
 	    memcmp(env.payload_type.p, P2P_PEER_RECORD_PAYLOAD_TYPE,
 		   P2P_PEER_RECORD_PAYLOAD_TYPE_BYTES) != 0) {
-		set_why(why, why_len, "signed peer record: payload type is not libp2p-peer-record");
+		aa_set_why(why, why_len, "signed peer record: payload type is not libp2p-peer-record");
 		return AA_EPROTO;
 	}
 	int rc = p2p_envelope_verify(&env, P2P_PEER_RECORD_DOMAIN);
 	if (rc == AA_ENOTSUP) {
-		set_why(why, why_len, "signed peer record: signer key type not supported");
+		aa_set_why(why, why_len, "signed peer record: signer key type not supported");
 		return rc;
 	}
 	if (rc != 0) {
-		set_why(why, why_len, "signed peer record: bad signature");
+		aa_set_why(why, why_len, "signed peer record: bad signature");
 		return rc == AA_EINVAL ? AA_EINVAL : AA_ECRYPTO;
 	}
 	rc = p2p_peer_record_decode(env.payload.p, env.payload.n, max_addrs, r, why, why_len);
@@ -300,7 +287,7 @@ int p2p_peer_record_open(const uint8_t *p, size_t n, size_t max_addrs, struct p2
 	struct p2p_peer_id signer;
 	if (p2p_peer_id_from_public_key_protobuf(env.public_key.p, env.public_key.n, &signer) != 0 ||
 	    !p2p_peer_id_equal(&signer, &r->peer_id)) {
-		set_why(why, why_len, "signed peer record: peer_id is not the signer's");
+		aa_set_why(why, why_len, "signed peer record: peer_id is not the signer's");
 		p2p_peer_record_free(r);
 		return AA_EPROTO;
 	}

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "base/mem.h"
 #include "base/base58.h"
 #include "base/cid.h"
 #include "base/err.h"
@@ -151,10 +152,7 @@ static unsigned char hash_key[crypto_shorthash_KEYBYTES];
 
 static void hash_key_init(void)
 {
-	if (sodium_init() < 0) {
-		fprintf(stderr, "fatal: libsodium initialisation failed\n");
-		abort();
-	}
+	aa_require_sodium();
 	crypto_shorthash_keygen(hash_key);
 }
 
