@@ -213,6 +213,10 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 {
 	if (b->n == 0)
 		return;
+	if (c->pending_closes) {
+		aa_buf_reset(b); /* the socket is closing */
+		return;
+	}
 	size_t skip = 0;
 	if (c->write_queued == 0) {
 		uv_buf_t direct = uv_buf_init((char *)b->p, (unsigned)b->n);
@@ -282,8 +286,8 @@ static void flush_encrypted(struct p2p_conn *c)
 			total += iov[i].n;
 		}
 		write_buf(c, &out);
-		if (c->state == CONN_CLOSING && !c->ys)
-			break;
+		if (c->pending_closes)
+			break; /* the socket is closing (a write failed): nothing more goes out */
 		/* May run stream callbacks (writable, closed), which may write again. */
 		yamux_session_output_consumed(c->ys, total);
 	}
