@@ -1327,6 +1327,11 @@ struct grpc_server *grpc_server_new(uv_loop_t *loop, const struct grpc_server_op
 	nghttp2_option_new(&s->h2opt);
 	nghttp2_option_set_no_auto_window_update(s->h2opt, 1);
 	nghttp2_option_set_no_closed_streams(s->h2opt, 1);
+	/* nghttp2's "rapid reset" guard (1000 resets, then 33/s) would GOAWAY a legitimate SDK:
+	 * it cancels its SubscribeTaskUpdates stream after every terminal status, which a busy
+	 * client does hundreds of times a second. Streams stay bounded by
+	 * max_concurrent_streams, so allow a much higher reset rate. */
+	nghttp2_option_set_stream_reset_rate_limit(s->h2opt, 100000, 100000);
 	return s;
 }
 
