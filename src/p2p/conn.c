@@ -250,6 +250,18 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 	}
 }
 
+/* Stream writes stop at yamux's max_output by themselves (they come up short), so output
+ * beyond twice that can only be control frames the peer made us send (pong, RST, window
+ * updates). Pausing reads on a merely full queue would deadlock two busy peers that each
+ * wait for the other to read; pausing on this overflow only stops a peer that provokes
+ * replies without reading them. */
+static bool reply_overflow(const struct p2p_conn *c)
+{
+	struct yamux_stats st;
+	yamux_session_stats(c->ys, &st);
+	return st.output_pending >= 2 * c->env->yamux.max_output;
+}
+
 /* Encrypts whatever the muxer layer has pending and writes it. */
 static void return_seal_buf(struct p2p_conn_env *env, struct aa_buf *b)
 {
@@ -293,8 +305,9 @@ static void flush_encrypted(struct p2p_conn *c)
 	}
 	write_buf(c, &out);
 	return_seal_buf(c->env, &out);
-	/* Reading was paused while yamux's output was full (see on_read); resume once it is not. */
-	if (!c->reading && c->state == CONN_OPEN && !yamux_session_output_full(c->ys) &&
+	/* Reading was paused while replies the peer provoked overflowed (see on_read); resume
+	 * once they drained. */
+	if (!c->reading && c->state == CONN_OPEN && !reply_overflow(c) &&
 	    uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read) == 0)
 		c->reading = true;
 	return;
@@ -1009,7 +1022,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	/* A peer that provokes replies (pings, window updates, resets) faster than it reads them
 	 * would grow our output without bound: stop reading until the output drains. */
-	if (c->ys && yamux_session_output_full(c->ys)) {
+	if (c->ys && reply_overflow(c)) {
 		uv_read_stop((uv_stream_t *)c->tcp);
 		c->reading = false;
 	}
