@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The daemon skeleton as a user and the SDKs meet it: flags, config errors, identity on
 # disk, the stdout contract, clean stop on SIGTERM/SIGINT, and no leaks under valgrind.
+# It runs in a network namespace of its own, so the defaults (wildcard listens, mDNS) are
+# exercised without sending anything beyond it; without unshare, mDNS is switched off.
+if [[ -z ${AA_IN_NETNS:-} ]]; then
+	if unshare -n true 2>/dev/null; then
+		AA_IN_NETNS=1 exec unshare -n bash "$0" "$@"
+	fi
+	export AGENTANYCAST_ENABLE_MDNS=false
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+[[ -n ${AA_IN_NETNS:-} ]] && ip link set lo up
 
 home=$T_TMP/home
 mkdir -p "$home"
