@@ -40,7 +40,7 @@ static int base64url_digit(unsigned char c)
 	return -1;
 }
 
-static int base16_digit(unsigned char c)
+int base16_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

@@ -37,6 +37,9 @@ int base32_decode(const char *s, size_t len, uint8_t *out, size_t out_cap);
 
 /* Lower-case hex; out must hold 2n+1. Decoding accepts either case. Both return the
  * output length, AA_EINVAL for bad input, AA_ERANGE if out is too small. */
+/* The value of one hexadecimal digit (either case), or -1. Shared by every hex parser. */
+int base16_digit(int c);
+
 int base16_encode(const uint8_t *p, size_t n, char *out, size_t out_cap);
 int base16_decode(const char *s, size_t len, uint8_t *out, size_t out_cap);
 

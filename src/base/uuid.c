@@ -1,5 +1,6 @@
 /* uuid: version 4 (random) UUIDs per RFC 9562 §5.4, from libsodium's CSPRNG (which reads
  * getrandom(2)), and their canonical 8-4-4-4-12 text form. */
+#include "base/multibase.h"
 #include "base/uuid.h"
 
 #include <sodium.h>
@@ -43,17 +44,6 @@ void uuid_v4_string(char out[AA_UUID_STR_LEN + 1])
 	uuid_format(id, out);
 }
 
-static int uuid_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int uuid_parse(const char *s, uint8_t out[16])
 {
 	/* Exactly 36 characters: stop looking one past so a longer string is refused. */
@@ -64,8 +54,8 @@ int uuid_parse(const char *s, uint8_t out[16])
 	for (int i = 0; i < 16; i++) {
 		if (uuid_hyphen_before(i) && s[p++] != '-')
 			return AA_EINVAL;
-		int hi = uuid_hex_digit(s[p]);
-		int lo = uuid_hex_digit(s[p + 1]);
+		int hi = base16_digit((unsigned char)s[p]);
+		int lo = base16_digit((unsigned char)s[p + 1]);
 		if (hi < 0 || lo < 0)
 			return AA_EINVAL;
 		id[i] = (uint8_t)(hi << 4 | lo);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/multibase.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
@@ -507,17 +508,6 @@ static int too_deep(struct parser *p, struct toml_pos pos)
 
 /* ---- strings ---------------------------------------------------------------------------- */
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the escape sequence whose backslash is at the cursor (TOML 1.0 §String: \b \t \n \f
  * \r \" \\ \uXXXX \UXXXXXXXX; the code point must be a Unicode scalar value). */
 static int read_escape(struct parser *p, struct aa_buf *b)
@@ -535,7 +525,7 @@ static int read_escape(struct parser *p, struct aa_buf *b)
 		int digits = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (int k = 0; k < digits; k++) {
-			int h = hex_value(peek(p, 2 + (size_t)k));
+			int h = base16_digit((unsigned char)peek(p, 2 + (size_t)k));
 			if (h < 0)
 				return fail_at(p, at, "escape \\%c needs exactly %d hexadecimal digits",
 					       c, digits);
@@ -768,7 +758,7 @@ static bool is_radix_digit(int c, int radix)
 	case 2: return c == '0' || c == '1';
 	case 8: return c >= '0' && c <= '7';
 	case 10: return is_digit(c);
-	default: return hex_value(c) >= 0;
+	default: return base16_digit((unsigned char)c) >= 0;
 	}
 }
 
@@ -812,7 +802,7 @@ static bool digits_to_u64(const struct aa_buf *b, int radix, uint64_t limit, uin
 {
 	uint64_t v = 0;
 	for (size_t k = 0; k < b->n; k++) {
-		uint64_t d = (uint64_t)hex_value(b->p[k]);
+		uint64_t d = (uint64_t)base16_digit((unsigned char)b->p[k]);
 		if (v > (limit - d) / (uint64_t)radix)
 			return false;
 		v = v * (uint64_t)radix + d;

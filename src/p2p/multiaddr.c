@@ -575,17 +575,6 @@ static int ma_parse_certhash(const char *s, size_t n, struct aa_buf *val, const 
 	return rc < 0 ? ma_fail(why, AA_EINVAL, "bad certhash") : 0;
 }
 
-static int ma_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unix: multiaddr protocols/unix.md percent-encoding; the value is everything up to the
  * end of the text (go-multiaddr's "path protocol" rule, so "/unix/tmp/x.sock" still
  * works), and a leading '/' is implied when the decoded path lacks one. Raw control
@@ -597,8 +586,8 @@ static int ma_parse_unix(const char *s, size_t n, struct aa_buf *val, const char
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = (uint8_t)s[i];
 		if (c == '%') {
-			int hi = i + 2 < n ? ma_hex_digit(s[i + 1]) : -1;
-			int lo = hi >= 0 ? ma_hex_digit(s[i + 2]) : -1;
+			int hi = i + 2 < n ? base16_digit((unsigned char)s[i + 1]) : -1;
+			int lo = hi >= 0 ? base16_digit((unsigned char)s[i + 2]) : -1;
 			if (lo < 0)
 				return ma_fail(why, AA_EINVAL, "bad percent escape");
 			c = (uint8_t)(hi << 4 | lo);

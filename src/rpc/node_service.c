@@ -36,6 +36,7 @@ struct rpc {
 	 * again when the stream is ready, and the client is not read meanwhile. */
 	Agentanycast__V1__SendStreamingArtifactRequest *pending_event;
 	bool half_closed;          /* the client finished while an event was pending */
+	struct p2p_peer_id peer;   /* ConnectPeer: the peer being connected */
 };
 
 typedef void (*method_fn)(struct rpc *rc, ProtobufCMessage *req);
@@ -295,15 +296,12 @@ static void connect_cb(void *user, int err)
 		Agentanycast__V1__PeerInfo pi = AGENTANYCAST__V1__PEER_INFO__INIT;
 		Google__Protobuf__Timestamp now = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 		a2a_pb_timestamp_set(&now, aa_clock_wall_ms());
-		/* `held` carried the peer id text from the request until now. */
-		pi.peer_id = rc->held.n ? (char *)rc->held.p : (char *)"";
+		pi.peer_id = peer_text(&rc->peer);
 		pi.connected_at = &now;
 		Agentanycast__V1__ConnectPeerResponse resp = AGENTANYCAST__V1__CONNECT_PEER_RESPONSE__INIT;
 		resp.peer_info = &pi;
-		struct aa_buf id = rc->held;
-		aa_buf_init(&rc->held);
 		rc_reply(rc, &resp.base);
-		aa_buf_free(&id);
+		free(pi.peer_id);
 	}
 	rc_unref(rc);
 }
@@ -320,14 +318,13 @@ static void do_connect_peer(struct rpc *rc, ProtobufCMessage *req)
 	for (size_t i = 0; i < r->n_addresses; i++)
 		if (multiaddr_parse(r->addresses[i], &addrs[n], NULL) == 0)
 			n++;
-	aa_buf_append(&rc->held, r->peer_id, strlen(r->peer_id) + 1);
+	rc->peer = peer;
 	rc_ref(rc);
 	int err = a2a_connect_peer(rc->ns->a2a, &peer, addrs, n, connect_cb, rc);
 	for (size_t i = 0; i < n; i++)
 		multiaddr_free(&addrs[i]);
 	free(addrs);
 	if (err < 0) {
-		aa_buf_reset(&rc->held);
 		rc_fail(rc, GRPC_STATUS_UNAVAILABLE, "connect: %s", aa_strerror(err));
 		rc_unref(rc);
 	}

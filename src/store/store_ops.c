@@ -53,10 +53,12 @@ int store__map_err(int rc)
 
 /* --- meta counters --------------------------------------------------------------------------- */
 
-int store__meta_get_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint64_t *out)
+/* A big-endian u64 value under key in one table: 0 when absent, MDB_CORRUPTED when the value
+ * is not 8 bytes. */
+static int get_u64(MDB_txn *txn, MDB_dbi dbi, MDB_val k, uint64_t *out)
 {
-	MDB_val k = mval(name, strlen(name)), v;
-	int rc = mdb_get(txn, dbi[DBI_META], &k, &v);
+	MDB_val v;
+	int rc = mdb_get(txn, dbi, &k, &v);
 	*out = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -66,6 +68,11 @@ int store__meta_get_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint
 		return MDB_CORRUPTED;
 	*out = store__get_be64(v.mv_data);
 	return 0;
+}
+
+int store__meta_get_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint64_t *out)
+{
+	return get_u64(txn, dbi[DBI_META], mval(name, strlen(name)), out);
 }
 
 static int meta_put_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint64_t value)
@@ -124,17 +131,7 @@ int store__queue_value_decode(const MDB_val *v, int64_t *expires, struct aa_slic
 
 static int qcnt_get(MDB_txn *txn, const MDB_dbi *dbi, struct aa_slice peer, uint64_t *out)
 {
-	MDB_val k = mval(peer.p, peer.n), v;
-	int rc = mdb_get(txn, dbi[DBI_QUEUE_CNT], &k, &v);
-	*out = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (v.mv_size != 8)
-		return MDB_CORRUPTED;
-	*out = store__get_be64(v.mv_data);
-	return 0;
+	return get_u64(txn, dbi[DBI_QUEUE_CNT], mval(peer.p, peer.n), out);
 }
 
 static int qcnt_put(MDB_txn *txn, const MDB_dbi *dbi, struct aa_slice peer, uint64_t n)
