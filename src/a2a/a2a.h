@@ -107,6 +107,24 @@ int a2a_connect_peer(struct a2a_node *n, const struct p2p_peer_id *peer,
 int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char *skill_id,
 		  const Agentanycast__V1__Message *msg, a2a_task_cb cb, void *user);
 
+/* A task with an end outside the P2P network (DECISIONS 9), never the subject of an
+ * envelope:
+ * - originator = an outside source's label (e.g. "http-bridge"): the task is executed here
+ *   and announced to SubscribeIncomingTasks like one from a peer (the HTTP bridge inbound);
+ * - originator = A2A_ORIGINATOR_LOCAL: a task this node sent to an outside agent (SendTask
+ *   with url); the caller then drives its state with the transition calls below as it
+ *   learns it from that agent.
+ * task_id NULL or "": a fresh UUID; AA_EEXIST when the id is taken; AA_EINVAL for ids,
+ * labels or a message over the limits. cb after the commit, with the task. */
+struct a2a_task_spec {
+	const char *task_id;
+	const char *context_id;  /* may be NULL */
+	const char *skill_id;    /* may be NULL */
+	const char *originator;
+	const Agentanycast__V1__Message *message;
+};
+int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_task_cb cb, void *user);
+
 /* The task with its messages and artifacts (DECISIONS 3), or NULL. Borrowed until the next
  * event loop turn. */
 const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char *task_id);
@@ -208,6 +226,20 @@ int a2a_stream_close(struct a2a_stream_out *o, a2a_done_cb cb, void *user);
 void a2a_stream_abort(struct a2a_stream_out *o);
 
 /* ---- numbers for metrics and GetNodeInfo ------------------------------------------------ */
+
+/* First index of the per-direction arrays below. A task is "sent" when this node originated
+ * it (SendTask to a peer or to a url), "received" when it executes it (from a peer or an
+ * outside source such as the HTTP bridge). Envelopes and chunks: written / read. */
+enum a2a_stats_dir { A2A_STATS_SENT = 0, A2A_STATS_RECEIVED = 1 };
+/* Second index of tasks_by_status: the TaskStatus value (1..7; 0 unused). */
+#define A2A_STATS_TASK_STATUSES 8
+/* Second index of envelopes_by_type: the EnvelopeType value (1..11); 0 takes UNSPECIFIED and
+ * values the contract does not define. */
+#define A2A_STATS_ENVELOPE_TYPES 12
+/* Task duration buckets (REFERENCE G.2): upper bounds 10 ms × 2^i, i = 0..14, inclusive,
+ * then one bucket above 163.84 s. */
+#define A2A_TASK_DURATION_BUCKETS 15
+
 struct a2a_stats {
 	uint64_t tasks_sent, tasks_received;
 	uint64_t envelopes_in, envelopes_out, acks_in, acks_out, retries, duplicates_dropped;
@@ -215,8 +247,21 @@ struct a2a_stats {
 	uint64_t offline_queue_size;    /* DECISIONS 4: agentanycast_offline_queue_size: tracked
 					 * envelopes persisted and not yet ACKed (the queue is
 					 * also the outbox of connected peers) */
-	uint64_t stream_chunks;
+	uint64_t stream_chunks;         /* stream_chunks_sent + stream_chunks_received */
+	uint64_t stream_chunks_sent;    /* chunks the local agent fed (a2a_stream_feed) */
+	uint64_t stream_chunks_received; /* chunks from the executing peer, accepted */
 	uint64_t cards_received;
+	/* Committed task transitions: creation counts as SUBMITTED, then every status the task
+	 * reached (an implicit WORKING before COMPLETED/FAILED included), each once, after its
+	 * commit. */
+	uint64_t tasks_by_status[2][A2A_STATS_TASK_STATUSES];
+	/* Envelopes written to a stream (every attempt: a retry counts again) and envelopes
+	 * read and decoded (duplicates included), by type. */
+	uint64_t envelopes_by_type[2][A2A_STATS_ENVELOPE_TYPES];
+	/* Time from a task's creation (its created_at) to the commit of its terminal status:
+	 * per-bucket counts (not cumulative) and the total in milliseconds. */
+	uint64_t task_duration_bucket[2][A2A_TASK_DURATION_BUCKETS + 1];
+	uint64_t task_duration_ms_sum[2];
 };
 void a2a_node_stats(const struct a2a_node *n, struct a2a_stats *out);
 

@@ -423,6 +423,32 @@ static void rec_reload(struct a2a_node *n, struct task_rec *r)
 		term_append(n, r);
 }
 
+/* Metrics (a2a_stats): the committed transitions of op, and the duration of a task that
+ * reached a terminal status. */
+static void stats_count_op(struct a2a_node *n, const struct eng_op *op)
+{
+	const struct task_rec *r = op->rec;
+	int dir = r->remote ? A2A_STATS_RECEIVED : A2A_STATS_SENT;
+	if (op->received_task || op->sent_task)
+		n->stats.tasks_by_status[dir][ST_SUBMITTED]++;
+	for (int i = 0; i < op->nev; i++) {
+		pb_status st = op->ev[i].status;
+		if (st > 0 && st < A2A_STATS_TASK_STATUSES)
+			n->stats.tasks_by_status[dir][st]++;
+		if (!is_terminal(st))
+			continue;
+		/* Wall clock: the creation may be from before a restart. A clock that went back
+		 * (or a missing created_at) gives 0 rather than a wrap. */
+		int64_t now = aa_clock_wall_ms(), created = a2a_pb_timestamp_ms(r->task->created_at);
+		uint64_t d = created > 0 && created < now ? (uint64_t)(now - created) : 0;
+		size_t b = 0;
+		while (b < A2A_TASK_DURATION_BUCKETS && d > (10ull << b))
+			b++;
+		n->stats.task_duration_bucket[dir][b]++;
+		n->stats.task_duration_ms_sum[dir] += d;
+	}
+}
+
 void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 {
 	struct task_rec *r = op->rec;
@@ -432,6 +458,7 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 			n->stats.tasks_received++;
 		if (op->sent_task)
 			n->stats.tasks_sent++;
+		stats_count_op(n, op);
 		if (op->incoming && !n->closing) {
 			/* REFERENCE C.3: the task as it arrived, SUBMITTED, with its message. */
 			pb_task view = *r->task;
@@ -442,7 +469,7 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 			view.messages = first ? &first : NULL;
 			view.n_artifacts = 0;
 			view.artifacts = NULL;
-			subs_emit_incoming(n, &view, card_of(n, &op->from));
+			subs_emit_incoming(n, &view, op->from.len ? card_of(n, &op->from) : NULL);
 		}
 		for (int i = 0; i < op->nev && !n->closing; i++) {
 			struct a2a_update_event ev = {
@@ -547,6 +574,64 @@ int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char
 	aa_buf_free(&packed);
 	op->kick = true;
 	op->kick_peer = *peer;
+	node_submit(n, b, on_op_commit, op);
+	return 0;
+}
+
+int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_task_cb cb, void *user)
+{
+	if (!n || !spec || !spec->message || !spec->originator || !*spec->originator)
+		return AA_EINVAL;
+	bool ours = strcmp(spec->originator, A2A_ORIGINATOR_LOCAL) == 0;
+	const char *context = spec->context_id ? spec->context_id : "";
+	const char *skill = spec->skill_id ? spec->skill_id : "";
+	if (strlen(spec->originator) > A2A_MAX_TASK_ID || strlen(context) > A2A_MAX_TASK_ID ||
+	    strlen(skill) > A2A_MAX_TASK_ID)
+		return AA_EINVAL;
+	char id[37];
+	const char *task_id = spec->task_id;
+	if (!task_id || !*task_id) {
+		uuid_v4_string(id);
+		task_id = id;
+	} else if (strlen(task_id) > A2A_MAX_TASK_ID) {
+		return AA_EINVAL;
+	} else if (engine_find(n, task_id)) {
+		return AA_EEXIST;
+	}
+	if (payload_size(spec->message, NULL, 0) > PAYLOAD_MAX)
+		return AA_EINVAL;
+	if (!node_can_submit(n))
+		return n->closing ? AA_ECLOSED : AA_ENOMEM;
+	struct store_batch *b = store_batch_new();
+	if (make_room(n, b) < 0) {
+		store_batch_free(b);
+		return AA_ENOMEM;
+	}
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	a2a_pb_timestamp_set(&ts, aa_clock_wall_ms());
+	pb_message *msgs[1] = { (pb_message *)spec->message };
+	pb_task t = AGENTANYCAST__V1__TASK__INIT;
+	t.task_id = (char *)task_id;
+	t.context_id = (char *)context;
+	t.status = ST_SUBMITTED;
+	t.n_messages = 1;
+	t.messages = msgs;
+	t.created_at = &ts;
+	t.updated_at = &ts;
+	t.target_skill_id = (char *)skill;
+	t.originator_peer_id = (char *)spec->originator;
+	/* No peer on either side: enqueue_envelope() never sends anything about it. An outside
+	 * originator counts as remote, so the task is announced (and announced again after a
+	 * restart) like one that came from a peer. */
+	struct task_rec *r = rec_new(n, a2a_pb_task_copy(&t), !ours, NULL);
+	struct eng_op *op = op_new(n, r);
+	op->created = true;
+	op->incoming = !ours;
+	op->received_task = !ours;
+	op->sent_task = ours;
+	op->task_cb = cb;
+	op->user = user;
+	rec_persist(r, b);
 	node_submit(n, b, on_op_commit, op);
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/uuid.h"
+#include "base/varint.h"
 
 enum ack_kind { AW_OUTBOX = 1, AW_STREAM };
 
@@ -329,6 +330,42 @@ static void sendq_remove(struct a2a_peer *p, struct out_entry *e)
 	e->in_sendq = false;
 }
 
+/* The stats slot of an envelope type (a2a_stats envelopes_by_type). */
+static int stats_type(int type)
+{
+	return type > 0 && type < A2A_STATS_ENVELOPE_TYPES ? type : 0;
+}
+
+/* The type (field 2) of the envelope in a frame we made, for the stats: protobuf-c writes
+ * fields in number order, so it comes right after the envelope id. 0 if not found. */
+static int frame_envelope_type(const uint8_t *frame, size_t len)
+{
+	size_t off = A2A_FRAME_HEADER;
+	for (int field = 0; field < 4 && off < len; field++) {
+		uint64_t tag, v;
+		int k = varint_decode(frame + off, len - off, &tag);
+		if (k <= 0)
+			return 0;
+		off += (size_t)k;
+		if ((tag & 7) == PROTOBUF_C_WIRE_TYPE_VARINT || (tag & 7) == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+			k = varint_decode(frame + off, len - off, &v);
+			if (k <= 0)
+				return 0;
+			off += (size_t)k;
+		} else {
+			return 0;
+		}
+		if ((tag >> 3) == 2 && (tag & 7) == PROTOBUF_C_WIRE_TYPE_VARINT)
+			return v < A2A_STATS_ENVELOPE_TYPES ? (int)v : 0;
+		if ((tag & 7) == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+			if (v > len - off)
+				return 0;
+			off += (size_t)v;
+		}
+	}
+	return 0;
+}
+
 /* Starts writing e. AA_EAGAIN: no stream slot now (e is not consumed). */
 static int line_start(struct a2a_node *n, struct a2a_peer *p, struct out_entry *e)
 {
@@ -343,6 +380,8 @@ static int line_start(struct a2a_node *n, struct a2a_peer *p, struct out_entry *
 	e->attempts++;
 	if (e->attempts > 1)
 		n->stats.retries++;
+	if (rc == 0)
+		n->stats.envelopes_by_type[A2A_STATS_SENT][frame_envelope_type(e->frame, e->len)]++;
 	if (rc < 0) {
 		free(copy);
 		entry_written(e); /* not connected after all: the retry timer takes it */
@@ -377,6 +416,7 @@ static int ack_start(struct a2a_node *n, struct a2a_peer *p, const char *acked)
 		return rc;
 	}
 	n->stats.acks_out++;
+	n->stats.envelopes_by_type[A2A_STATS_SENT][ENV_ACK]++;
 	os_flush(os);
 	return 0;
 }
@@ -833,6 +873,7 @@ static bool in_frame(struct a2a_node *n, struct in_stream *is, struct aa_slice f
 		return true;
 	}
 	n->stats.envelopes_in++;
+	n->stats.envelopes_by_type[A2A_STATS_RECEIVED][stats_type(env->type)]++;
 	switch (env->type) {
 	case ENV_ACK:
 		handle_ack(n, is->peer, env);

@@ -304,6 +304,7 @@ static int send_envelope(struct a2a_stream_out *o, const Agentanycast__V1__Strea
 	memcpy(o->unacked[o->nunacked++], id, sizeof id);
 	router_ack_wait_stream(n, id, o, &o->peer);
 	n->stats.envelopes_out++;
+	n->stats.envelopes_by_type[A2A_STATS_SENT][env.type]++;
 	so_flush(o);
 	return 0;
 }
@@ -345,8 +346,10 @@ int a2a_stream_feed(struct a2a_stream_out *o, const Agentanycast__V1__StreamStar
 	}
 	struct a2a_stream_event ev = { start, chunk, end };
 	subs_emit_stream(n, o->task_id, &ev);
-	if (chunk)
+	if (chunk) {
 		n->stats.stream_chunks++;
+		n->stats.stream_chunks_sent++;
+	}
 	int rc = 0;
 	if (o->remote && o->ss)
 		rc = send_envelope(o, start, chunk, end);
@@ -527,8 +530,10 @@ bool stream_handle_inbound(struct a2a_node *n, struct in_stream *is, struct a2a_
 		env->type == ENV_STREAM_END ? env->stream_end : NULL,
 	};
 	subs_emit_stream(n, task_id, &ev);
-	if (ev.chunk)
+	if (ev.chunk) {
 		n->stats.stream_chunks++;
+		n->stats.stream_chunks_received++;
+	}
 	/* Nothing to persist: handed to the subscribers is handled. */
 	router_send_ack(n, from, env->envelope_id);
 	bool pause = subs_stream_congested(n, task_id);

@@ -17,6 +17,10 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "http/bridge.h"
+#include "http/node_metrics.h"
+#include "http/ops.h"
+#include "http/outbound.h"
 #include "p2p/bootstrap.h"
 #include "p2p/host.h"
 #include "p2p/identify.h"
@@ -47,7 +51,12 @@ struct daemon {
 	struct a2a_node *a2a;
 	struct grpc_server *grpc;
 	struct node_service *node_service;
+	struct node_metrics *metrics;
+	struct outbound *outbound;
+	struct bridge *bridge;
+	struct ops_server *ops;
 	int64_t started_at_ms;
+	uint64_t started_mono_ns;
 	struct multiaddr *advertised; /* our listen addresses as mDNS announces them */
 	size_t n_advertised;
 	bool stopping;
@@ -112,27 +121,62 @@ static void on_a2a_closed(void *user)
 		close_host(d);
 }
 
-static void on_grpc_closed(void *user)
+static void on_outbound_closed(void *user)
 {
 	struct daemon *d = user;
-	d->grpc = NULL;
-	node_service_free(d->node_service);
-	d->node_service = NULL;
+	d->outbound = NULL;
+	/* Everything that counted into the metrics is closed. */
+	node_metrics_free(d->metrics);
+	d->metrics = NULL;
 	if (d->a2a)
 		a2a_node_close(d->a2a, on_a2a_closed, d);
 	else
 		on_a2a_closed(d);
 }
 
+static void on_grpc_closed(void *user)
+{
+	struct daemon *d = user;
+	d->grpc = NULL;
+	node_service_free(d->node_service);
+	d->node_service = NULL;
+	if (d->outbound)
+		outbound_close(d->outbound, on_outbound_closed, d);
+	else
+		on_outbound_closed(d);
+}
+
+static void on_bridge_closed(void *user)
+{
+	struct daemon *d = user;
+	d->bridge = NULL;
+	if (d->grpc)
+		grpc_server_close(d->grpc, on_grpc_closed, d);
+	else
+		on_grpc_closed(d);
+}
+
+static void on_ops_closed(void *user)
+{
+	struct daemon *d = user;
+	d->ops = NULL;
+	if (d->bridge)
+		bridge_close(d->bridge, on_bridge_closed, d);
+	else
+		on_bridge_closed(d);
+}
+
+/* From the outside in: the HTTP faces (metrics, bridge), gRPC (cancels SDK calls), the
+ * outbound HTTP client, then the engine and below. */
 static void stop_daemon(struct daemon *d)
 {
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	if (d->grpc)
-		grpc_server_close(d->grpc, on_grpc_closed, d);
+	if (d->ops)
+		ops_server_close(d->ops, on_ops_closed, d);
 	else
-		on_grpc_closed(d);
+		on_ops_closed(d);
 }
 
 static void on_stop_signal(uv_signal_t *sig, int signum)
@@ -391,6 +435,13 @@ static int start_a2a(struct daemon *d)
 	return rc;
 }
 
+static int send_to_url(void *ctx, const char *url, const Agentanycast__V1__Message *msg,
+		       void (*cb)(void *user, int err, const char *why, const Agentanycast__V1__Task *task),
+		       void *user)
+{
+	return outbound_send_task(ctx, url, msg, cb, user);
+}
+
 /* REFERENCE D.1: the gRPC server starts after the host, the store, the engine and the
  * stdout lines; with unix:// the socket file appears only once it can answer. */
 static int start_grpc(struct daemon *d)
@@ -402,10 +453,22 @@ static int start_grpc(struct daemon *d)
 	d->grpc = grpc_server_new(&d->loop, &go);
 	if (!d->grpc)
 		return AA_EIO;
+	struct node_metrics_sources ms = { .host = d->host, .a2a = d->a2a, .store = d->store, .grpc = d->grpc };
+	if (node_metrics_new(&ms, &d->metrics) < 0)
+		return AA_EIO;
+	struct outbound_options oo;
+	outbound_options_default(&oo);
+	oo.max_response = (size_t)d->cfg.limits.max_message_size;
+	if (outbound_new(&d->loop, d->a2a, d->metrics, &oo, &d->outbound) < 0) {
+		aa_log(AA_LOG_ERROR, "cannot start the outbound HTTP client", NULL);
+		return AA_EIO;
+	}
 	struct node_service_info info = {
 		.version = "0.1.0",
 		.started_at_ms = d->started_at_ms,
 		.max_message_size = (size_t)d->cfg.limits.max_message_size,
+		.send_to_url = send_to_url,
+		.send_to_url_ctx = d->outbound,
 	};
 	int rc = node_service_new(d->grpc, d->a2a, d->host, &info, &d->node_service);
 	if (rc == 0) {
@@ -418,6 +481,56 @@ static int start_grpc(struct daemon *d)
 		aa_log(AA_LOG_ERROR, "cannot serve the gRPC API", "addr", d->cfg.grpc_listen,
 		       "error", aa_strerror(rc), NULL);
 	return rc;
+}
+
+/* [bridge] (REFERENCE F.1, DECISIONS 9): standard A2A agents reach ours over HTTP. */
+static int start_bridge(struct daemon *d)
+{
+	if (!d->cfg.bridge.enabled)
+		return 0;
+	struct bridge_options bo;
+	bridge_options_default(&bo);
+	bo.listen = d->cfg.bridge.listen;
+	bo.tls_cert_file = d->cfg.bridge.tls_cert;
+	bo.tls_key_file = d->cfg.bridge.tls_key;
+	bo.cors_origins = (const char *const *)d->cfg.bridge.cors_origins.items;
+	bo.n_cors_origins = d->cfg.bridge.cors_origins.n;
+	bo.node_name = d->peer_id_text;
+	char why[300] = "";
+	int rc = bridge_new(&d->loop, d->a2a, d->metrics, &bo, &d->bridge, why, sizeof why);
+	if (rc < 0) {
+		aa_log(AA_LOG_ERROR, "cannot start the HTTP bridge", "addr", bo.listen, "error", why, NULL);
+		d->bridge = NULL;
+		return rc;
+	}
+	aa_log(AA_LOG_INFO, "HTTP bridge listening", "addr", bridge_address(d->bridge), "tls",
+	       bo.tls_cert_file && *bo.tls_cert_file ? "yes" : "no", NULL);
+	return 0;
+}
+
+/* [metrics] (REFERENCE G.1, DECISIONS 10): /metrics and /health. */
+static int start_ops(struct daemon *d)
+{
+	if (!d->cfg.metrics.enabled)
+		return 0;
+	struct ops_sources src = {
+		.metrics = d->metrics,
+		.host = d->host,
+		.store = d->store,
+		.version = AA_VERSION,
+		.started_mono_ns = d->started_mono_ns,
+		.has_bootstrap_peers = d->cfg.bootstrap_peers.n > 0,
+	};
+	char why[300] = "";
+	int rc = ops_server_new(&d->loop, d->cfg.metrics.listen, &src, &d->ops, why, sizeof why);
+	if (rc < 0) {
+		aa_log(AA_LOG_ERROR, "cannot start the metrics server", "addr", d->cfg.metrics.listen,
+		       "error", why, NULL);
+		d->ops = NULL;
+		return rc;
+	}
+	aa_log(AA_LOG_INFO, "metrics listening", "addr", ops_server_address(d->ops), NULL);
+	return 0;
 }
 
 static int run(struct daemon *d)
@@ -433,10 +546,11 @@ static int run(struct daemon *d)
 	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
 
 	d->started_at_ms = aa_clock_wall_ms();
+	d->started_mono_ns = aa_clock_mono_ns();
 	bool ok = start_store(d) == 0 && start_p2p(d) == 0 && start_a2a(d) == 0;
 	if (ok)
 		announce(d);
-	if (!ok || start_grpc(d) < 0) {
+	if (!ok || start_grpc(d) < 0 || start_bridge(d) < 0 || start_ops(d) < 0) {
 		/* Close whatever did start, in order, then report the failure. */
 		stop_daemon(d);
 		uv_run(&d->loop, UV_RUN_DEFAULT);

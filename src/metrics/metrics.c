@@ -507,6 +507,22 @@ void metrics_observe(struct metrics_series *s, double v)
 	s->sum += v;
 }
 
+int metrics_histogram_set(struct metrics_series *s, const uint64_t *bucket_counts, size_t n,
+			  double sum)
+{
+	if (!s || !bucket_counts || s->family->kind != KIND_HISTOGRAM ||
+	    n != s->family->n_bounds + 1)
+		return AA_EINVAL;
+	uint64_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		s->buckets[i] = bucket_counts[i];
+		count += bucket_counts[i];
+	}
+	s->count = count;
+	s->sum = isnan(sum) ? 0 : sum;
+	return 0;
+}
+
 double metrics_value(const struct metrics_series *s)
 {
 	if (!s)

@@ -20,6 +20,7 @@
 #define AA_METRICS_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 
@@ -95,6 +96,14 @@ void metrics_inc(struct metrics_series *s);
 void metrics_add(struct metrics_series *s, double v);
 void metrics_set(struct metrics_series *s, double v);
 void metrics_observe(struct metrics_series *s, double v);
+/* Sets a histogram series from totals kept elsewhere (a module's cumulative stats read at
+ * scrape time): bucket_counts[0..n) are per-bucket counts, NOT cumulative, one per bound plus
+ * the +Inf bucket (n must be the family's bound count + 1); the count becomes their sum and
+ * the sum becomes `sum` (NaN is taken as 0). Replaces what was observed before. Returns 0, or
+ * AA_EINVAL for a NULL series or counts, a series that is not a histogram's, or a wrong n
+ * (then nothing changes). */
+int metrics_histogram_set(struct metrics_series *s, const uint64_t *bucket_counts, size_t n,
+			  double sum);
 /* The current value of a counter or gauge (the count of a histogram); for tests. */
 double metrics_value(const struct metrics_series *s);
 

@@ -54,6 +54,7 @@ struct p2p_stream {
 	char **protos;    /* outbound proposals, owned (mss borrows them) */
 	size_t nprotos;
 	char *protocol;   /* the negotiated protocol, owned */
+	size_t proto_row; /* its row in env->proto_stats + 1; 0 = not counted */
 	const struct p2p_stream_handler *h;
 	void *user;
 	struct aa_buf held;
@@ -89,6 +90,7 @@ struct p2p_conn {
 	uint32_t streams;
 	size_t buffered; /* bytes held in this connection's streams */
 	uint64_t refused_streams; /* inbound streams refused by the buffer budget */
+	uint64_t yamux_refused_seen; /* yamux's streams_refused already added to the env */
 	void *user;
 	enum p2p_handshake_failure failure;
 	char error[160];
@@ -472,6 +474,8 @@ static bool stream_hold(struct p2p_stream *st, const uint8_t *p, size_t n)
 	struct p2p_conn_env *env = c->env;
 	if (c->buffered + n > env->conn_buffer_limit || env->buffered_total + n > env->buffer_limit) {
 		env->streams_reset_buffer_limit++;
+		if (c->buffered + n > env->conn_buffer_limit)
+			env->streams_reset_conn_buffer++;
 		aa_log(AA_LOG_WARN, "stream reset: receive buffer limit", "protocol", p2p_stream_protocol(st), NULL);
 		return false;
 	}
@@ -492,6 +496,8 @@ static void stream_free(struct p2p_stream *st)
 {
 	if (st->held.n)
 		stream_unhold(st, st->held.n);
+	if (st->proto_row)
+		st->conn->env->proto_stats[st->proto_row - 1].open--;
 	free(st->mss);
 	for (size_t i = 0; i < st->nprotos; i++)
 		free(st->protos[i]);
@@ -581,9 +587,35 @@ static bool stream_proto_supported(void *user, const char *proto, size_t len)
 	return true;
 }
 
+/* The metrics row of a protocol ID: found, added, or the shared "other" row once the table
+ * is full. */
+static size_t proto_stats_row(struct p2p_conn_env *env, const char *proto)
+{
+	char name[P2P_PROTO_NAME_MAX];
+	snprintf(name, sizeof name, "%s", proto);
+	size_t n = env->n_proto_stats;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(env->proto_stats[i].protocol, name) == 0)
+			return i;
+	if (n < P2P_PROTO_STATS_MAX) {
+		memcpy(env->proto_stats[n].protocol, name, sizeof name);
+		env->n_proto_stats++;
+		return n;
+	}
+	if (n == P2P_PROTO_STATS_MAX) {
+		snprintf(env->proto_stats[n].protocol, P2P_PROTO_NAME_MAX, "other");
+		env->n_proto_stats++;
+	}
+	return P2P_PROTO_STATS_MAX;
+}
+
 static void stream_negotiated(struct p2p_stream *st)
 {
 	st->protocol = aa_strdup(mss_selected(st->mss));
+	size_t row = proto_stats_row(st->conn->env, st->protocol);
+	st->conn->env->proto_stats[row].opened++;
+	st->conn->env->proto_stats[row].open++;
+	st->proto_row = row + 1;
 	free(st->mss);
 	st->mss = NULL;
 	st->state = STREAM_OPEN;
@@ -787,8 +819,10 @@ int p2p_conn_open_stream(struct p2p_conn *c, const char *const *protos, size_t n
 {
 	if (c->state != CONN_OPEN || n == 0)
 		return c->state != CONN_OPEN ? AA_ECLOSED : AA_EINVAL;
-	if (!conn_admits_stream(c))
+	if (!conn_admits_stream(c)) {
+		c->env->streams_refused_budget++;
 		return AA_ENOMEM;
+	}
 	struct yamux_stream *ys;
 	int rc = yamux_stream_open(c->ys, &ys);
 	if (rc < 0)
@@ -943,6 +977,8 @@ static void input_plaintext(struct p2p_conn *c, const uint8_t *p, size_t n)
 	 * peer that keeps opening streams regardless is flooding us, not pipelining. */
 	struct yamux_stats yst;
 	yamux_session_stats(c->ys, &yst);
+	c->env->streams_refused_yamux += yst.streams_refused - c->yamux_refused_seen;
+	c->yamux_refused_seen = yst.streams_refused;
 	if (yst.streams_refused + c->refused_streams > CONN_MAX_REFUSED_STREAMS)
 		conn_fail(c, AA_EPROTO, "peer keeps opening streams beyond the limit");
 }

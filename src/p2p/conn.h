@@ -74,6 +74,18 @@ struct p2p_conn_events {
 	void (*on_stream_event)(void *owner, struct p2p_conn *c, const char *what);
 };
 
+/* Streams by negotiated protocol, for metrics (agentanycast_streams_open{protocol}). The
+ * table is bounded: protocols beyond P2P_PROTO_STATS_MAX distinct IDs share one extra row
+ * named "other"; IDs are cut to P2P_PROTO_NAME_MAX - 1 bytes. Inbound streams only reach a
+ * row for a protocol we have a handler for, so peers cannot grow it. */
+#define P2P_PROTO_STATS_MAX 32
+#define P2P_PROTO_NAME_MAX 128
+struct p2p_proto_stats {
+	char protocol[P2P_PROTO_NAME_MAX];
+	uint64_t opened; /* streams whose negotiation finished, both directions, since start */
+	uint64_t open;   /* of those, not closed yet */
+};
+
 /* What every connection of one host shares. Owned by the host; must outlive its conns. */
 struct p2p_conn_env {
 	uv_loop_t *loop;
@@ -102,8 +114,15 @@ struct p2p_conn_env {
 	/* counters for metrics */
 	uint64_t bytes_in, bytes_out;
 	uint64_t handshakes_ok, handshakes_failed;
-	uint64_t streams_reset_buffer_limit;
-	uint64_t streams_refused_budget;
+	uint64_t streams_reset_buffer_limit;  /* reset for holding too much, both limits */
+	uint64_t streams_reset_conn_buffer;   /* of those, for conn_buffer_limit */
+	uint64_t streams_refused_budget;      /* refused (inbound) or not opened (outbound)
+					       * because their windows would not fit the
+					       * connection's buffer budget */
+	uint64_t streams_refused_yamux;       /* remote streams yamux answered with RST at its
+					       * limits (max_streams, max_unacked_inbound) */
+	struct p2p_proto_stats proto_stats[P2P_PROTO_STATS_MAX + 1];
+	size_t n_proto_stats;                 /* rows in use (the "other" row included) */
 };
 
 /* Sets up the shared part (starts nothing). The yamux growth budget is a quarter of the

@@ -17,6 +17,13 @@
 #define HOST_SWEEP_MS 1000
 #define HOST_RATE_SLOTS 256 /* per-IP rate table size (recently seen IPs) */
 
+#define MS_NS 1000000ull
+const uint64_t p2p_dial_bounds_ns[P2P_DIAL_BUCKETS] = {
+	1 * MS_NS,    2500000ull,    5 * MS_NS,    10 * MS_NS,   25 * MS_NS,
+	50 * MS_NS,   100 * MS_NS,   250 * MS_NS,  500 * MS_NS,  1000 * MS_NS,
+	2500 * MS_NS, 5000 * MS_NS,  10000 * MS_NS, 30000 * MS_NS, 60000 * MS_NS,
+};
+
 struct host_conn {
 	struct p2p_host *host;
 	struct p2p_conn *conn;
@@ -47,6 +54,7 @@ struct host_dial {
 	struct host_conn *upgrading;
 	int last_err;
 	bool done;
+	uint64_t started_ns;    /* for the dial duration histogram */
 };
 
 struct host_listener {
@@ -309,6 +317,13 @@ static void dial_finish(struct host_dial *d, struct p2p_conn *c, int err)
 		return;
 	d->done = true;
 	struct p2p_host *h = d->host;
+	uint64_t ns = aa_clock_mono_ns() - d->started_ns;
+	int result = c ? P2P_DIAL_OK : P2P_DIAL_FAILED;
+	size_t bucket = 0;
+	while (bucket < P2P_DIAL_BUCKETS && ns > p2p_dial_bounds_ns[bucket])
+		bucket++;
+	h->stats.dial_ns_bucket[result][bucket]++;
+	h->stats.dial_ns_sum[result] += ns;
 	for (struct host_dial **pp = &h->dials; *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
@@ -515,6 +530,7 @@ int p2p_host_dial(struct p2p_host *h, const struct p2p_peer_id *peer, const stru
 	d->host = h;
 	d->peer = *peer;
 	d->waiters = w;
+	d->started_ns = aa_clock_mono_ns();
 	d->addrs = aa_calloc(n, sizeof *d->addrs);
 	for (size_t i = 0; i < n; i++) {
 		multiaddr_copy(&addrs[i], &d->addrs[i]);
@@ -591,6 +607,10 @@ static void host_on_established(void *owner, struct p2p_conn *c)
 	e->idle_since_ns = aa_clock_mono_ns();
 	h->stats.pending--;
 	h->stats.connections++;
+	if (p2p_conn_is_outbound(c))
+		h->stats.established_outbound++;
+	else
+		h->stats.established_inbound++;
 	/* While connected, what we know of the peer is kept (and its dialled address is good). */
 	const struct p2p_peer_id *peer = p2p_conn_remote_peer(c);
 	if (aa_log_enabled(AA_LOG_DEBUG)) {
@@ -709,12 +729,16 @@ static void on_inbound(uv_stream_t *server, int status)
 	uv_tcp_getpeername(tcp, (struct sockaddr *)&peer, &plen);
 	uv_tcp_getsockname(tcp, (struct sockaddr *)&local, &llen);
 	const char *refuse = NULL;
-	if (h->stats.connections + h->stats.pending >= h->cfg.max_connections)
+	if (h->stats.connections + h->stats.pending >= h->cfg.max_connections) {
 		refuse = "max_connections";
-	else if (h->stats.pending >= h->cfg.max_pending_handshakes)
+		h->stats.refused_max_connections++;
+	} else if (h->stats.pending >= h->cfg.max_pending_handshakes) {
 		refuse = "max_pending_handshakes";
-	else if (!rate_allows(h, (struct sockaddr *)&peer))
+		h->stats.refused_pending_handshakes++;
+	} else if (!rate_allows(h, (struct sockaddr *)&peer)) {
 		refuse = "conn_rate_per_ip";
+		h->stats.refused_conn_rate++;
+	}
 	if (refuse) {
 		h->stats.refused_limit++;
 		aa_log(AA_LOG_DEBUG, "inbound connection refused", "limit", refuse, NULL);
@@ -889,9 +913,18 @@ void p2p_host_stats(const struct p2p_host *h, struct p2p_host_stats *out)
 	out->bytes_out = h->env.bytes_out;
 	out->buffered_bytes = h->env.buffered_total;
 	out->streams_reset_buffer_limit = h->env.streams_reset_buffer_limit;
+	out->streams_reset_conn_buffer = h->env.streams_reset_conn_buffer;
+	out->streams_refused_budget = h->env.streams_refused_budget;
+	out->streams_refused_yamux = h->env.streams_refused_yamux;
 	out->streams_open = 0;
 	for (const struct host_conn *e = h->conns; e; e = e->next)
 		out->streams_open += p2p_conn_stream_count(e->conn);
+}
+
+const struct p2p_proto_stats *p2p_host_protocol_stats(const struct p2p_host *h, size_t *n)
+{
+	*n = h->env.n_proto_stats;
+	return h->env.proto_stats;
 }
 
 int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_host **out)

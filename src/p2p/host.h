@@ -55,17 +55,37 @@ struct p2p_host_notifiee {
 	void *user;
 };
 
+/* Upper bounds (ns, inclusive) of the dial duration histogram buckets (p2p_host_stats
+ * dial_ns_bucket); a last bucket takes what is above the last bound. */
+#define P2P_DIAL_BUCKETS 15
+extern const uint64_t p2p_dial_bounds_ns[P2P_DIAL_BUCKETS];
+
+/* Index of dial_ns_bucket / dial_ns_sum. */
+enum p2p_dial_result { P2P_DIAL_OK = 0, P2P_DIAL_FAILED = 1 };
+
 struct p2p_host_stats {
 	uint32_t connections;        /* established */
 	uint32_t pending;            /* upgrading (both directions) */
-	uint64_t inbound_total, outbound_total;
+	uint64_t inbound_total, outbound_total; /* TCP connections that started an upgrade */
+	uint64_t established_inbound, established_outbound; /* upgrades that succeeded */
 	uint64_t handshakes_failed;
 	uint64_t handshake_failures[P2P_HS_FAIL_COUNT]; /* by enum p2p_handshake_failure */
 	uint64_t streams_open;       /* streams on established connections now */
 	uint64_t buffered_bytes;     /* held for handlers now */
-	uint64_t streams_reset_buffer_limit;
+	uint64_t streams_reset_buffer_limit; /* reset for holding too much (both limits) */
+	uint64_t streams_reset_conn_buffer;  /* of those, for max_conn_buffer */
+	uint64_t streams_refused_budget;     /* refused or not opened: windows would not fit
+					      * max_conn_buffer (see conn.h) */
+	uint64_t streams_refused_yamux;      /* remote streams refused at max_streams_per_conn
+					      * or max_inbound_streams_pending */
 	uint64_t refused_limit;      /* inbound refused by max_connections / pending / rate */
+	uint64_t refused_max_connections, refused_pending_handshakes, refused_conn_rate;
 	uint64_t bytes_in, bytes_out;
+	/* Dials (one per peer however many callers wait on it), from p2p_host_dial() to the
+	 * connection or to the failure of its last address: per-bucket counts (not
+	 * cumulative, the last one above every bound) and the total time, by result. */
+	uint64_t dial_ns_bucket[2][P2P_DIAL_BUCKETS + 1];
+	uint64_t dial_ns_sum[2];
 };
 
 int p2p_host_new(uv_loop_t *loop, const struct p2p_host_config *cfg, struct p2p_host **out);
@@ -123,5 +143,8 @@ size_t p2p_host_connected_peers(const struct p2p_host *h, struct p2p_peer_id *ou
 void p2p_host_disconnect(struct p2p_host *h, const struct p2p_peer_id *peer);
 
 void p2p_host_stats(const struct p2p_host *h, struct p2p_host_stats *out);
+/* Streams by negotiated protocol (rows [0..*n), see struct p2p_proto_stats); borrowed, valid
+ * until the next loop turn. */
+const struct p2p_proto_stats *p2p_host_protocol_stats(const struct p2p_host *h, size_t *n);
 
 #endif

@@ -59,6 +59,7 @@ struct grpc_method {
 	enum grpc_method_kind kind;
 	struct grpc_handler h;
 	void *user;
+	uint64_t finished[GRPC_STATUS_UNAUTHENTICATED + 1]; /* calls by final status */
 };
 
 union io_handle {
@@ -124,6 +125,7 @@ struct grpc_call {
 
 	uv_timer_t *deadline;
 	uint64_t deadline_at; /* uv_now() ms; UINT64_MAX without a deadline */
+	int cancel_code;      /* for the stats: the status a cancelled call counts as; 0 none */
 };
 
 struct grpc_conn {
@@ -179,6 +181,7 @@ struct grpc_server {
 	nghttp2_option *h2opt;
 	bool closing;
 	int pending_closes;
+	uint64_t unknown_finished[GRPC_STATUS_UNAUTHENTICATED + 1]; /* unregistered paths */
 	void (*on_closed)(void *arg);
 	void *on_closed_arg;
 	uint8_t readbuf[READ_BUF];
@@ -490,6 +493,8 @@ static void call_cancel_handler(struct grpc_call *call, enum grpc_cancel_reason 
 	if (call->state != CALL_ACTIVE)
 		return;
 	call->state = CALL_DONE;
+	call->cancel_code = why == GRPC_CANCEL_DEADLINE ? GRPC_STATUS_DEADLINE_EXCEEDED
+							: GRPC_STATUS_CANCELLED;
 	call_stop_recv(call);
 	if (call->method->h.on_cancel)
 		call->method->h.on_cancel(call, why, call->method->user);
@@ -598,9 +603,33 @@ static void deadline_closed(uv_handle_t *h)
 	free(h);
 }
 
+/* Counts a call the server lets go of (see grpc_server_method_stats). A stream reset before
+ * its request headers were complete never became a call and is not counted. */
+static void call_count(struct grpc_call *call)
+{
+	int code;
+	if (call->status >= 0 && call->status <= GRPC_STATUS_UNAUTHENTICATED)
+		code = call->status;
+	else if (call->cancel_code)
+		code = call->cancel_code;
+	else if (call->state == CALL_HEADERS)
+		return;
+	else
+		code = GRPC_STATUS_CANCELLED;
+	struct grpc_server *s = call->conn->server;
+	struct grpc_method *m = (struct grpc_method *)call->method;
+	if (!m && call->path)
+		m = map_get(&s->methods, call->path, strlen(call->path));
+	if (m)
+		m->finished[code]++;
+	else
+		s->unknown_finished[code]++;
+}
+
 static void call_free(struct grpc_call *call)
 {
 	struct grpc_conn *c = call->conn;
+	call_count(call);
 	budget_cancel(call);
 	if (call->prev)
 		call->prev->next = call->next;
@@ -1375,6 +1404,28 @@ size_t grpc_server_connection_count(const struct grpc_server *s)
 size_t grpc_server_call_count(const struct grpc_server *s)
 {
 	return s->ncalls;
+}
+
+size_t grpc_server_method_stats(const struct grpc_server *s, struct grpc_method_stats *out,
+				size_t cap)
+{
+	size_t n = 0;
+	struct map_iter it;
+	void *v;
+	map_iter_init(&it, (struct aa_map *)&s->methods);
+	while (map_iter_next(&it, NULL, NULL, &v)) {
+		const struct grpc_method *m = v;
+		if (n < cap) {
+			out[n].method = m->path;
+			memcpy(out[n].by_code, m->finished, sizeof out[n].by_code);
+		}
+		n++;
+	}
+	if (n < cap) {
+		out[n].method = NULL;
+		memcpy(out[n].by_code, s->unknown_finished, sizeof out[n].by_code);
+	}
+	return n + 1;
 }
 
 /* --- listening --------------------------------------------------------------------------------- */

@@ -132,6 +132,22 @@ void grpc_server_close(struct grpc_server *s, void (*on_closed)(void *arg), void
 size_t grpc_server_connection_count(const struct grpc_server *s);
 size_t grpc_server_call_count(const struct grpc_server *s);
 
+/* Finished calls of one method by final status code (agentanycast_grpc_requests_total). A
+ * call counts once, when the server lets go of it: with the status it finished with (by the
+ * handler, or by the server for a broken or rejected request); a call cancelled without a
+ * status counts as DEADLINE_EXCEEDED when its deadline passed, else CANCELLED (client reset,
+ * connection loss, shutdown). Requests for a path that is not registered count under
+ * method NULL, so the table is bounded by the registrations. */
+struct grpc_method_stats {
+	const char *method; /* full name (borrowed from the registry), NULL: unregistered paths */
+	uint64_t by_code[GRPC_STATUS_UNAUTHENTICATED + 1];
+};
+/* Fills out[0..cap) with one row per registered method and a last row for unregistered
+ * paths; returns how many rows there are (may exceed cap). Method rows are valid until the
+ * next grpc_server_register. */
+size_t grpc_server_method_stats(const struct grpc_server *s, struct grpc_method_stats *out,
+				size_t cap);
+
 /* --- calls (valid only while the handler holds them, see above) ------------------------ */
 
 /* Queues one response message (copied). Sends the response headers first if needed.

@@ -394,6 +394,47 @@ static void task_reply_cb(void *user, int err, const Agentanycast__V1__Task *tas
 	rc_unref(rc);
 }
 
+/* Process-wide: the metrics module reads them without a service pointer. */
+static struct node_service_stats route_stats;
+
+void node_service_stats(struct node_service_stats *out)
+{
+	*out = route_stats;
+}
+
+static void url_reply_cb(void *user, int err, const char *why, const Agentanycast__V1__Task *task)
+{
+	struct rpc *rc = user;
+	if (err && rc->call) {
+		/* An error the remote agent itself returned is UNKNOWN to us, as gRPC advises
+		 * for errors from another address space. */
+		int code = err == AA_EPROTO ? GRPC_STATUS_UNKNOWN : node_service_status_for(err);
+		rc_fail(rc, code, "%s", why ? why : aa_strerror(err));
+	} else if (rc->call) {
+		Agentanycast__V1__SendTaskResponse resp = AGENTANYCAST__V1__SEND_TASK_RESPONSE__INIT;
+		resp.task = (Agentanycast__V1__Task *)task;
+		rc_reply(rc, &resp.base);
+	}
+	rc_unref(rc);
+}
+
+/* DECISIONS 9: a standard HTTP A2A agent, followed to completion by the bridge. */
+static void do_send_to_url(struct rpc *rc, const Agentanycast__V1__SendTaskRequest *r)
+{
+	const struct node_service_info *info = &rc->ns->info;
+	if (!info->send_to_url) {
+		rc_fail(rc, GRPC_STATUS_UNIMPLEMENTED, "the HTTP bridge is not available on this node");
+		return;
+	}
+	rc_ref(rc);
+	int err = info->send_to_url(info->send_to_url_ctx, r->url, r->message, url_reply_cb, rc);
+	if (err < 0) {
+		rc_fail(rc, node_service_status_for(err), "%s",
+			err == AA_EINVAL ? "url must be http:// or https://" : aa_strerror(err));
+		rc_unref(rc);
+	}
+}
+
 static void do_send_task(struct rpc *rc, ProtobufCMessage *req)
 {
 	Agentanycast__V1__SendTaskRequest *r = (void *)req;
@@ -422,13 +463,15 @@ static void do_send_task(struct rpc *rc, ProtobufCMessage *req)
 	case AGENTANYCAST__V1__SEND_TASK_REQUEST__TARGET_SKILL_ID:
 		if (!r->skill_id || !*r->skill_id)
 			break;
-		/* REFERENCE D.3: no anycast router → UNAVAILABLE (the SDKs map it to PeerNotFound). */
+		/* REFERENCE D.3: no anycast router → UNAVAILABLE (the SDKs map it to PeerNotFound).
+		 * No route was found: a miss (REFERENCE G.2 route_resolutions_total). */
+		route_stats.route_miss++;
 		rc_fail(rc, GRPC_STATUS_UNAVAILABLE, "anycast routing is not configured");
 		return;
 	case AGENTANYCAST__V1__SEND_TASK_REQUEST__TARGET_URL:
 		if (!r->url || !*r->url)
 			break;
-		rc_fail(rc, GRPC_STATUS_UNIMPLEMENTED, "sending to an HTTP A2A agent (url) is not implemented yet");
+		do_send_to_url(rc, r);
 		return;
 	default:
 		break;

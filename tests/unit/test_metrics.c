@@ -158,6 +158,53 @@ static void test_histogram_with_labels_puts_le_last(void **state)
 	metrics_registry_free(reg);
 }
 
+static void test_histogram_set_takes_per_bucket_counts_and_sum(void **state)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_series *s;
+	const double bounds[] = { 0.1, 1 };
+	assert_int_equal(metrics_histogram0(reg, "commit_seconds", "C.", bounds, 2, &s), 0);
+	metrics_observe(s, 0.5); /* replaced by the set below */
+	const uint64_t counts[] = { 2, 0, 3 };
+	assert_int_equal(metrics_histogram_set(s, counts, 3, 12.25), 0);
+	assert_true(metrics_value(s) == 5);
+	assert_render(reg, "# HELP commit_seconds C.\n"
+			   "# TYPE commit_seconds histogram\n"
+			   "commit_seconds_bucket{le=\"0.1\"} 2\n"
+			   "commit_seconds_bucket{le=\"1\"} 2\n"
+			   "commit_seconds_bucket{le=\"+Inf\"} 5\n"
+			   "commit_seconds_sum 12.25\n"
+			   "commit_seconds_count 5\n");
+	/* Observations after a set add to it. */
+	metrics_observe(s, 0.5);
+	assert_true(metrics_value(s) == 6);
+	metrics_registry_free(reg);
+}
+
+static void test_histogram_set_rejects_wrong_size_and_kind(void **state)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_series *h, *c;
+	const double bounds[] = { 1 };
+	assert_int_equal(metrics_histogram0(reg, "h_seconds", "", bounds, 1, &h), 0);
+	assert_int_equal(metrics_counter0(reg, "c_total", "", &c), 0);
+	const uint64_t counts[] = { 1, 2, 3 };
+	assert_int_equal(metrics_histogram_set(h, counts, 3, 1), AA_EINVAL);
+	assert_int_equal(metrics_histogram_set(h, counts, 1, 1), AA_EINVAL);
+	assert_int_equal(metrics_histogram_set(h, NULL, 2, 1), AA_EINVAL);
+	assert_int_equal(metrics_histogram_set(NULL, counts, 2, 1), AA_EINVAL);
+	assert_int_equal(metrics_histogram_set(c, counts, 1, 1), AA_EINVAL);
+	assert_true(metrics_value(h) == 0);
+	assert_true(metrics_value(c) == 0);
+	/* NaN sums are taken as 0 (they would poison _sum for good). */
+	assert_int_equal(metrics_histogram_set(h, counts, 2, NAN), 0);
+	char *text = render(reg);
+	assert_non_null(strstr(text, "h_seconds_sum 0\n"));
+	assert_non_null(strstr(text, "h_seconds_count 3\n"));
+	free(text);
+	metrics_registry_free(reg);
+}
+
 static void test_histogram_rejects_bad_bounds_and_le_label(void **state)
 {
 	struct metrics_registry *reg = metrics_registry_new();
@@ -427,6 +474,8 @@ int main(void)
 		cmocka_unit_test(test_callback_gauge_is_computed_at_render),
 		cmocka_unit_test(test_histogram_without_labels_is_cumulative_with_inf_sum_count),
 		cmocka_unit_test(test_histogram_with_labels_puts_le_last),
+		cmocka_unit_test(test_histogram_set_takes_per_bucket_counts_and_sum),
+		cmocka_unit_test(test_histogram_set_rejects_wrong_size_and_kind),
 		cmocka_unit_test(test_histogram_rejects_bad_bounds_and_le_label),
 		cmocka_unit_test(test_label_values_escape_backslash_quote_newline),
 		cmocka_unit_test(test_help_escapes_backslash_and_newline_not_quote),
