@@ -171,6 +171,7 @@ int main(int argc, char **argv)
 	/* Rate: every connection keeps one request in flight. */
 	struct pollfd pf[MAX_CONC];
 	long sent = 0, done = 0;
+	uint64_t *load_lat = calloc((size_t)n_thr, sizeof *load_lat);
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < conc && sent < n_thr; i++, sent++)
 		send_request(&cs[i]);
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
 			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)) || !pump(&cs[i]))
 				continue;
 			cs[i].busy = 0;
-			done++;
+			load_lat[done++] = (now_ns() - cs[i].started_ns) / 1000;
 			if (sent < n_thr) {
 				send_request(&cs[i]);
 				sent++;
@@ -195,8 +196,11 @@ int main(int argc, char **argv)
 		}
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
-	printf("http_load n_lat=%ld p50_us=%llu p99_us=%llu n=%ld concurrency=%d req_per_s=%.0f secs=%.2f\n",
+	qsort(load_lat, (size_t)n_thr, sizeof *load_lat, cmp_u64);
+	printf("http_load n_lat=%ld p50_us=%llu p99_us=%llu n=%ld concurrency=%d req_per_s=%.0f "
+	       "load_p50_us=%llu load_p99_us=%llu secs=%.2f\n",
 	       n_lat, (unsigned long long)lat[n_lat / 2], (unsigned long long)lat[n_lat * 99 / 100],
-	       n_thr, conc, (double)n_thr / secs, secs);
+	       n_thr, conc, (double)n_thr / secs, (unsigned long long)load_lat[n_thr / 2],
+	       (unsigned long long)load_lat[n_thr * 99 / 100], secs);
 	return 0;
 }

@@ -122,6 +122,12 @@ struct a2a_task_spec {
 	const char *skill_id;    /* may be NULL */
 	const char *originator;
 	const Agentanycast__V1__Message *message;
+	/* Outside originator only: announce the task to SubscribeIncomingTasks at once instead
+	 * of after its commit, so the agent's work overlaps the disk write. For a source that
+	 * hears nothing before the task's outcome is committed anyway (a blocking HTTP send):
+	 * if the commit fails, the task is forgotten and the agent's calls on it get AA_ENOENT,
+	 * and the source gets the error. */
+	bool announce_early;
 };
 int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_task_cb cb, void *user);
 

@@ -626,13 +626,20 @@ int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_ta
 	struct task_rec *r = rec_new(n, a2a_pb_task_copy(&t), !ours, NULL);
 	struct eng_op *op = op_new(n, r);
 	op->created = true;
-	op->incoming = !ours;
+	op->incoming = !ours && !spec->announce_early;
 	op->received_task = !ours;
 	op->sent_task = ours;
 	op->task_cb = cb;
 	op->user = user;
 	rec_persist(r, b);
 	node_submit(n, b, on_op_commit, op);
+	if (!ours && spec->announce_early && !n->closing) {
+		/* The agent works while the commit runs; see a2a_task_spec.announce_early. */
+		pb_task view = *r->task;
+		view.n_artifacts = 0;
+		view.artifacts = NULL;
+		subs_emit_incoming(n, &view, NULL);
+	}
 	return 0;
 }
 

@@ -1220,6 +1220,37 @@ static json_t *legacy_parts_json(pb_part *const *parts, size_t n)
 	return a;
 }
 
+static json_t *legacy_messages_json(const pb_task *t)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < t->n_messages; i++) {
+		const pb_message *m = t->messages[i];
+		if (!m)
+			continue;
+		json_t *o = json_object();
+		put_str(o, "role", m->role == ROLE_AGENT ? "agent" : "user");
+		put(o, "parts", legacy_parts_json(m->parts, m->n_parts));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *legacy_artifacts_json(const pb_task *t)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < t->n_artifacts; i++) {
+		const pb_artifact *art = t->artifacts[i];
+		if (!art)
+			continue;
+		json_t *o = json_object();
+		put_str_nonempty(o, "artifact_id", art->artifact_id);
+		put_str_nonempty(o, "name", art->name);
+		put(o, "parts", legacy_parts_json(art->parts, art->n_parts));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 json_t *a2a_json_legacy_task(const pb_task *t)
 {
 	if (!t)
@@ -1227,33 +1258,10 @@ json_t *a2a_json_legacy_task(const pb_task *t)
 	json_t *o = json_object();
 	put_str(o, "id", t->task_id);
 	put_str(o, "status", a2a_json_state_name(t->status, A2A_V03));
-	if (t->n_messages) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < t->n_messages; i++) {
-			const pb_message *m = t->messages[i];
-			if (!m)
-				continue;
-			json_t *mo = json_object();
-			put_str(mo, "role", m->role == ROLE_AGENT ? "agent" : "user");
-			put(mo, "parts", legacy_parts_json(m->parts, m->n_parts));
-			json_array_append_new(a, mo);
-		}
-		put(o, "messages", a);
-	}
-	if (t->n_artifacts) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < t->n_artifacts; i++) {
-			const pb_artifact *art = t->artifacts[i];
-			if (!art)
-				continue;
-			json_t *ao = json_object();
-			put_str_nonempty(ao, "artifact_id", art->artifact_id);
-			put_str_nonempty(ao, "name", art->name);
-			put(ao, "parts", legacy_parts_json(art->parts, art->n_parts));
-			json_array_append_new(a, ao);
-		}
-		put(o, "artifacts", a);
-	}
+	if (t->n_messages)
+		put(o, "messages", legacy_messages_json(t));
+	if (t->n_artifacts)
+		put(o, "artifacts", legacy_artifacts_json(t));
 	return o;
 }
 

@@ -419,6 +419,8 @@ static void do_send(struct bridge *b, struct http_exchange *ex, struct a2a_reque
 		.skill_id = c->req.skill_id,
 		.originator = BRIDGE_ORIGINATOR,
 		.message = c->req.message,
+		/* A blocking send answers after the outcome's commit, which follows this one. */
+		.announce_early = !stream && c->req.blocking,
 	};
 	c->refs++;
 	int rc = a2a_create_task(b->a2a, &spec, on_created, c);
