@@ -518,6 +518,53 @@ static size_t payload_size(const pb_message *msg, pb_artifact *const *arts, size
 /* What an envelope may carry: a frame, less room for the envelope around it. */
 #define PAYLOAD_MAX (A2A_MAX_FRAME - 64 * 1024)
 
+/* Admission of a new task carrying msg: it fits an envelope, the node takes work and the
+ * task table has room. Returns the batch that will carry the task, or NULL with *err. */
+static struct store_batch *admit_new_task(struct a2a_node *n, const pb_message *msg, int *err)
+{
+	if (payload_size(msg, NULL, 0) > PAYLOAD_MAX) {
+		*err = AA_EINVAL;
+		return NULL;
+	}
+	if (!node_can_submit(n)) {
+		*err = n->closing ? AA_ECLOSED : AA_ENOMEM;
+		return NULL;
+	}
+	struct store_batch *b = store_batch_new();
+	if (make_room(n, b) < 0) {
+		store_batch_free(b);
+		*err = AA_ENOMEM;
+		return NULL;
+	}
+	return b;
+}
+
+/* A SUBMITTED task holding msg, created now, as a record persisted in b, with the operation
+ * that reports its commit. */
+static struct eng_op *new_task_op(struct a2a_node *n, struct store_batch *b, const char *task_id,
+				  const char *context_id, const char *skill_id, const char *originator,
+				  const pb_message *msg, bool remote, const struct p2p_peer_id *peer)
+{
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	a2a_pb_timestamp_set(&ts, aa_clock_wall_ms());
+	pb_message *msgs[1] = { (pb_message *)msg };
+	pb_task t = AGENTANYCAST__V1__TASK__INIT;
+	t.task_id = (char *)task_id;
+	t.context_id = (char *)context_id;
+	t.status = ST_SUBMITTED;
+	t.n_messages = 1;
+	t.messages = msgs;
+	t.created_at = &ts;
+	t.updated_at = &ts;
+	t.target_skill_id = (char *)skill_id;
+	t.originator_peer_id = (char *)originator;
+	struct task_rec *r = rec_new(n, a2a_pb_task_copy(&t), remote, peer);
+	struct eng_op *op = op_new(n, r);
+	op->created = true;
+	rec_persist(r, b);
+	return op;
+}
+
 int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char *skill_id,
 		  const Agentanycast__V1__Message *msg, a2a_task_cb cb, void *user)
 {
@@ -525,43 +572,23 @@ int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char
 		return AA_EINVAL;
 	if (p2p_peer_id_equal(peer, &n->self))
 		return AA_EINVAL;
-	if (payload_size(msg, NULL, 0) > PAYLOAD_MAX)
-		return AA_EINVAL;
-	if (!node_can_submit(n))
-		return n->closing ? AA_ECLOSED : AA_ENOMEM;
-	struct store_batch *b = store_batch_new();
-	if (make_room(n, b) < 0) {
-		store_batch_free(b);
-		return AA_ENOMEM;
-	}
+	int err;
+	struct store_batch *b = admit_new_task(n, msg, &err);
+	if (!b)
+		return err;
 	char id[37];
 	uuid_v4_string(id);
-	int64_t now = aa_clock_wall_ms();
-	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	a2a_pb_timestamp_set(&ts, now);
-	pb_message *msgs[1] = { (pb_message *)msg };
-	pb_task t = AGENTANYCAST__V1__TASK__INIT;
-	t.task_id = id;
-	t.status = ST_SUBMITTED;
-	t.n_messages = 1;
-	t.messages = msgs;
-	t.created_at = &ts;
-	t.updated_at = &ts;
-	t.target_skill_id = (char *)(skill_id ? skill_id : "");
-	t.originator_peer_id = (char *)A2A_ORIGINATOR_LOCAL;
-	struct task_rec *r = rec_new(n, a2a_pb_task_copy(&t), false, peer);
-	struct eng_op *op = op_new(n, r);
-	op->created = true;
+	const char *skill = skill_id ? skill_id : "";
+	struct eng_op *op = new_task_op(n, b, id, "", skill, A2A_ORIGINATOR_LOCAL, msg, false, peer);
 	op->sent_task = true;
 	op->task_cb = cb;
 	op->user = user;
-	rec_persist(r, b);
 
 	/* REFERENCE B.5: SEND_TASK {task_id, context_id "", message, target_skill_id}. */
 	Agentanycast__V1__SendTaskPayload st = AGENTANYCAST__V1__SEND_TASK_PAYLOAD__INIT;
 	st.task_id = id;
 	st.message = (pb_message *)msg;
-	st.target_skill_id = t.target_skill_id;
+	st.target_skill_id = (char *)skill;
 	pb_envelope env = AGENTANYCAST__V1__A2_AENVELOPE__INIT;
 	env.type = ENV_SEND_TASK;
 	env.payload_case = AGENTANYCAST__V1__A2_AENVELOPE__PAYLOAD_SEND_TASK;
@@ -598,40 +625,21 @@ int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_ta
 	} else if (engine_find(n, task_id)) {
 		return AA_EEXIST;
 	}
-	if (payload_size(spec->message, NULL, 0) > PAYLOAD_MAX)
-		return AA_EINVAL;
-	if (!node_can_submit(n))
-		return n->closing ? AA_ECLOSED : AA_ENOMEM;
-	struct store_batch *b = store_batch_new();
-	if (make_room(n, b) < 0) {
-		store_batch_free(b);
-		return AA_ENOMEM;
-	}
-	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	a2a_pb_timestamp_set(&ts, aa_clock_wall_ms());
-	pb_message *msgs[1] = { (pb_message *)spec->message };
-	pb_task t = AGENTANYCAST__V1__TASK__INIT;
-	t.task_id = (char *)task_id;
-	t.context_id = (char *)context;
-	t.status = ST_SUBMITTED;
-	t.n_messages = 1;
-	t.messages = msgs;
-	t.created_at = &ts;
-	t.updated_at = &ts;
-	t.target_skill_id = (char *)skill;
-	t.originator_peer_id = (char *)spec->originator;
+	int err;
+	struct store_batch *b = admit_new_task(n, spec->message, &err);
+	if (!b)
+		return err;
 	/* No peer on either side: enqueue_envelope() never sends anything about it. An outside
 	 * originator counts as remote, so the task is announced (and announced again after a
 	 * restart) like one that came from a peer. */
-	struct task_rec *r = rec_new(n, a2a_pb_task_copy(&t), !ours, NULL);
-	struct eng_op *op = op_new(n, r);
-	op->created = true;
+	struct eng_op *op = new_task_op(n, b, task_id, context, skill, spec->originator,
+					spec->message, !ours, NULL);
 	op->incoming = !ours && !spec->announce_early;
 	op->received_task = !ours;
 	op->sent_task = ours;
 	op->task_cb = cb;
 	op->user = user;
-	rec_persist(r, b);
+	struct task_rec *r = op->rec; /* op is the commit callback's from here on */
 	node_submit(n, b, on_op_commit, op);
 	if (!ours && spec->announce_early && !n->closing) {
 		/* The agent works while the commit runs; see a2a_task_spec.announce_early. */

@@ -109,23 +109,11 @@ static void count(struct bridge *b, bool ok)
 	node_metrics_bridge_request(b->metrics, "inbound", ok ? "ok" : "error");
 }
 
-static void reply_text(struct http_exchange *ex, unsigned status, const char *text)
-{
-	http_reply(ex, status, "text/plain; charset=utf-8", text, strlen(text));
-}
-
-/* Sends a JSON-RPC reply (HTTP 200, as A2A-HTTP.md and REFERENCE F.3 say even for errors);
- * steals body. */
+/* A JSON-RPC reply goes out with HTTP 200, as A2A-HTTP.md and REFERENCE F.3 say, even for
+ * errors; steals body. */
 static void reply_json(struct http_exchange *ex, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (!text) {
-		reply_text(ex, 500, "cannot encode the reply\n");
-		return;
-	}
-	http_reply(ex, 200, "application/json", text, strlen(text));
-	free(text);
+	http_reply_json(ex, 200, body);
 }
 
 static void reply_error(struct bridge *b, struct http_exchange *ex, json_t *id, int code, const char *msg)
@@ -551,20 +539,13 @@ static void handle_card(struct bridge *b, struct http_exchange *ex)
 {
 	const Agentanycast__V1__AgentCard *card = a2a_own_card(b->a2a);
 	if (!card) {
-		reply_text(ex, 404, "no agent card configured\n");
+		http_reply_text(ex, 404, "no agent card configured\n");
 		return;
 	}
 	const char *hv = http_header(ex, "A2A-Version");
 	enum a2a_version v = hv && strcmp(hv, "1.0") == 0 ? A2A_V10 : A2A_V03;
-	json_t *j = a2a_json_card(card, b->card_url, v, b->node_name);
-	char *text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
 	http_add_header(ex, "Vary", "A2A-Version");
-	if (text)
-		http_reply(ex, 200, "application/json", text, strlen(text));
-	else
-		reply_text(ex, 500, "cannot encode the card\n");
-	free(text);
+	http_reply_json(ex, 200, a2a_json_card(card, b->card_url, v, b->node_name));
 }
 
 static void on_request(void *user, struct http_exchange *ex)
@@ -580,11 +561,11 @@ static void on_request(void *user, struct http_exchange *ex)
 		if (strcmp(method, "GET") == 0)
 			handle_card(b, ex);
 		else
-			reply_text(ex, 405, "method not allowed\n");
+			http_reply_text(ex, 405, "method not allowed\n");
 		return;
 	}
 	if (strcmp(method, "POST") != 0) {
-		reply_text(ex, 405, "method not allowed\n");
+		http_reply_text(ex, 405, "method not allowed\n");
 		return;
 	}
 	handle_jsonrpc(b, ex);

@@ -23,11 +23,6 @@ struct ops_server {
 	void *close_user;
 };
 
-static void reply_text(struct http_exchange *ex, unsigned status, const char *text)
-{
-	http_reply(ex, status, "text/plain; charset=utf-8", text, strlen(text));
-}
-
 static void serve_metrics(struct ops_server *s, struct http_exchange *ex)
 {
 	struct aa_buf out;
@@ -68,13 +63,7 @@ static void serve_health(struct ops_server *s, struct http_exchange *ex)
 			      "connections", (json_int_t)hs.connections,
 			      "store", "state", store,
 			      "commit_errors", (json_int_t)(s->src.store ? st.commit_errors : 0));
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (text)
-		http_reply(ex, healthy ? 200 : 503, "application/json", text, strlen(text));
-	else
-		reply_text(ex, 500, "cannot encode health\n");
-	free(text);
+	http_reply_json(ex, healthy ? 200 : 503, j);
 }
 
 static void on_request(void *user, struct http_exchange *ex)
@@ -83,12 +72,12 @@ static void on_request(void *user, struct http_exchange *ex)
 	const char *path = http_path(ex);
 	bool metrics = strcmp(path, "/metrics") == 0, health = strcmp(path, "/health") == 0;
 	if (!metrics && !health) {
-		reply_text(ex, 404, "not found\n");
+		http_reply_text(ex, 404, "not found\n");
 		return;
 	}
 	if (strcmp(http_method(ex), "GET") != 0 && strcmp(http_method(ex), "HEAD") != 0) {
 		http_add_header(ex, "Allow", "GET, HEAD");
-		reply_text(ex, 405, "method not allowed\n");
+		http_reply_text(ex, 405, "method not allowed\n");
 		return;
 	}
 	if (metrics)

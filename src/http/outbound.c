@@ -249,7 +249,8 @@ static void on_registered(void *user, int err, const Agentanycast__V1__Task *t)
 		}
 	} else {
 		/* The task as it is now: the first states may already be applied. */
-		answer(j, 0, NULL, a2a_get_task(j->ob->a2a, j->local_id) ? a2a_get_task(j->ob->a2a, j->local_id) : t);
+		const Agentanycast__V1__Task *now = a2a_get_task(j->ob->a2a, j->local_id);
+		answer(j, 0, NULL, now ? now : t);
 	}
 	job_maybe_free(j);
 }
@@ -358,24 +359,42 @@ static int post_json(struct job *j, json_t *body, bool stream, http_event_cb on_
 	return rc;
 }
 
-static void on_poll_done(void *user, int err, const struct http_response *resp)
+/* One JSON-RPC reply or SSE payload from the remote agent, applied to the job. < 0 when
+ * it was an error reply (its code in *code, the reason in j->why) or not understood. */
+static int apply_reply(struct job *j, const char *body, size_t len, int *code)
 {
-	struct job *j = user;
-	j->xfer = NULL;
-	if (err == 0 && resp->status == 200) {
-		struct a2a_event ev = { 0 };
-		struct a2a_json_error e;
-		if (a2a_event_parse(resp->body, resp->body_len, j->card.version, j->rpc_id, &ev, &e) == 0)
-			handle_event(j, &ev);
-		else if (e.code == A2A_ERR_TASK_NOT_FOUND)
-			fail_late(j, "the remote agent no longer knows the task");
-		a2a_event_free(&ev);
-	}
-	/* Transient trouble (a restart, a timeout) is retried until the follow limit. */
+	struct a2a_event ev = { 0 };
+	struct a2a_json_error e = { 0 };
+	int rc = a2a_event_parse(body, len, j->card.version, j->rpc_id, &ev, &e);
+	if (rc == 0)
+		rc = handle_event(j, &ev);
+	else
+		snprintf(j->why, sizeof j->why, "remote agent: %d %s", e.code, e.message);
+	a2a_event_free(&ev);
+	if (code)
+		*code = e.code;
+	return rc < 0 ? AA_EPROTO : 0;
+}
+
+/* After a reply: done, or ask again later. */
+static void keep_following(struct job *j)
+{
 	if (j->final)
 		job_maybe_free(j);
 	else
 		schedule_poll(j);
+}
+
+static void on_poll_done(void *user, int err, const struct http_response *resp)
+{
+	struct job *j = user;
+	j->xfer = NULL;
+	int code = 0;
+	if (err == 0 && resp->status == 200 && apply_reply(j, resp->body, resp->body_len, &code) < 0 &&
+	    code == A2A_ERR_TASK_NOT_FOUND)
+		fail_late(j, "the remote agent no longer knows the task");
+	/* Transient trouble (a restart, a timeout) is retried until the follow limit. */
+	keep_following(j);
 }
 
 static void start_poll(struct job *j)
@@ -390,15 +409,7 @@ static void start_poll(struct job *j)
 static int on_stream_event(void *user, const char *data, size_t len)
 {
 	struct job *j = user;
-	struct a2a_event ev = { 0 };
-	struct a2a_json_error e;
-	int rc = a2a_event_parse(data, len, j->card.version, j->rpc_id, &ev, &e);
-	if (rc == 0)
-		rc = handle_event(j, &ev);
-	else
-		snprintf(j->why, sizeof j->why, "remote agent: %d %s", e.code, e.message);
-	a2a_event_free(&ev);
-	if (rc < 0)
+	if (apply_reply(j, data, len, NULL) < 0)
 		return AA_EPROTO;
 	return j->final ? AA_ECANCELED : 0; /* a final state: we need no more of this stream */
 }
@@ -419,16 +430,7 @@ static void on_send_done(void *user, int err, const struct http_response *resp)
 	}
 	if (err == 0 && resp->body_len) {
 		/* A plain JSON reply: message/send's answer, or an error instead of a stream. */
-		struct a2a_event ev = { 0 };
-		struct a2a_json_error e;
-		int rc = a2a_event_parse(resp->body, resp->body_len, j->card.version, j->rpc_id, &ev, &e);
-		if (rc == 0)
-			handle_event(j, &ev);
-		else
-			snprintf(j->why, sizeof j->why, "remote agent: %d %s", e.code, e.message);
-		a2a_event_free(&ev);
-		if (rc < 0)
-			err = AA_EPROTO;
+		err = apply_reply(j, resp->body, resp->body_len, NULL);
 	} else if (err == 0 && resp->status != 200) {
 		snprintf(j->why, sizeof j->why, "remote agent answered HTTP %ld", resp->status);
 		err = AA_EPROTO;
@@ -443,10 +445,7 @@ static void on_send_done(void *user, int err, const struct http_response *resp)
 		aa_log(AA_LOG_INFO, "outbound: stream from HTTP agent broke, polling", "task", j->local_id,
 		       "error", j->why, NULL);
 	/* Not final yet (or the stream broke): poll until it is. */
-	if (j->final)
-		job_maybe_free(j);
-	else
-		schedule_poll(j);
+	keep_following(j);
 }
 
 static void send_message(struct job *j)

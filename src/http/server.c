@@ -430,6 +430,23 @@ void http_reply(struct http_exchange *ex, unsigned status, const char *content_t
 	set_pending(ex, status, r, content_type);
 }
 
+void http_reply_text(struct http_exchange *ex, unsigned status, const char *text)
+{
+	http_reply(ex, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+void http_reply_json(struct http_exchange *ex, unsigned status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		http_reply_text(ex, 500, "cannot encode the reply\n");
+		return;
+	}
+	http_reply(ex, status, "application/json", text, strlen(text));
+	free(text);
+}
+
 void http_stream_start(struct http_exchange *ex, unsigned status, const char *content_type)
 {
 	if (ex->state != EX_HANDLING || ex->pending)

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -74,6 +75,11 @@ void http_add_header(struct http_exchange *ex, const char *name, const char *val
 /* The whole response (body copied). Exactly one of http_reply / http_stream_start. */
 void http_reply(struct http_exchange *ex, unsigned status, const char *content_type,
 		const void *body, size_t len);
+/* http_reply with a text/plain body. */
+void http_reply_text(struct http_exchange *ex, unsigned status, const char *text);
+/* http_reply with body as compact JSON (application/json); takes the reference to body
+ * (NULL is fine: a failed json_pack). 500 if it cannot be encoded. */
+void http_reply_json(struct http_exchange *ex, unsigned status, json_t *body);
 /* Starts a streamed (chunked) response. */
 void http_stream_start(struct http_exchange *ex, unsigned status, const char *content_type);
 /* Queues bytes (copied). AA_ENOMEM when the client is not reading and max_stream_buffer is
