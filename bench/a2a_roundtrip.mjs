@@ -22,6 +22,10 @@
 // connection every RESETS_PER_CONN tasks (counted in "conns_a=") so it also works against older
 // builds; one Unix-socket connect per 900 tasks costs nothing next to the tasks themselves.
 
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../tests/interop/package.json'));
 const grpc = require('@grpc/grpc-js');

@@ -135,6 +135,13 @@ int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_ta
  * event loop turn. */
 const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char *task_id);
 
+/* a2a_get_task, but NULL while a change of the task is still being committed (its update
+ * event has not gone out yet): what a new subscriber may be told without racing that event. */
+const Agentanycast__V1__Task *a2a_get_settled_task(const struct a2a_node *n, const char *task_id);
+
+/* COMPLETED, FAILED, CANCELED or REJECTED: no transition leaves it (REFERENCE C.1). */
+bool a2a_task_status_terminal(int status);
+
 /* Transitions (REFERENCE C.1 + DECISIONS 1: Complete/Fail on SUBMITTED first go through
  * WORKING, whose update reaches a remote originator first). Each one is committed, then
  * emitted to update subscribers as one event carrying its message and artifacts

@@ -305,6 +305,17 @@ const char *engine_task_id(const struct task_rec *r);
 struct eng_op;
 int engine_apply_envelope(struct a2a_node *n, struct a2a_peer *from, const pb_envelope *env,
 			  struct store_batch *b, struct eng_op **op);
+/* Before the batch of engine_apply_envelope is submitted: decides to tell local subscribers
+ * what the envelope changed at once (true) instead of after the commit, and makes the batch lazy
+ * (store_batch_set_lazy), so neither the agent nor a waiting client sits through an fsync
+ * that only the ACK needs. The ACK still follows the commit, so the durability promise to
+ * the sender is unchanged. What a crash before the commit can do: the sender, without an
+ * ACK, sends again, and a subscriber hears the same task or update a second time — only if
+ * nothing done about it was acknowledged (the agent's CompleteTask on the task commits with
+ * or after this batch, so its reply comes after this batch is durable). */
+bool engine_op_early(struct a2a_node *n, struct eng_op *op, struct store_batch *b);
+/* ... and, once b is submitted (so writes it causes queue behind b), tells them. */
+void engine_op_emit(struct a2a_node *n, struct eng_op *op);
 /* After the batch of engine_apply_envelope: status 0 emits the events; else undoes. */
 void engine_op_done(struct a2a_node *n, struct eng_op *op, int status);
 

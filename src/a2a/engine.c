@@ -55,6 +55,7 @@ struct eng_op {
 	bool sent_task, received_task;
 	struct eng_ev ev[2];
 	int nev;
+	bool emitted;               /* engine_op_early told the subscribers already */
 	bool kick;
 	struct p2p_peer_id kick_peer;
 	a2a_done_cb done_cb;
@@ -69,6 +70,11 @@ static const char CANCELED_TEXT[] = "canceled by local node";
 static bool is_terminal(pb_status s)
 {
 	return s == ST_COMPLETED || s == ST_FAILED || s == ST_CANCELED || s == ST_REJECTED;
+}
+
+bool a2a_task_status_terminal(int status)
+{
+	return is_terminal((pb_status)status);
 }
 
 static bool transition_ok(pb_status from, pb_status to)
@@ -109,6 +115,12 @@ const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char 
 {
 	struct task_rec *r = n ? engine_find(n, task_id) : NULL;
 	return r ? r->task : NULL;
+}
+
+const Agentanycast__V1__Task *a2a_get_settled_task(const struct a2a_node *n, const char *task_id)
+{
+	struct task_rec *r = n ? engine_find(n, task_id) : NULL;
+	return r && r->pending == 0 ? r->task : NULL;
 }
 
 static void term_unlink(struct a2a_node *n, struct task_rec *r)
@@ -449,6 +461,48 @@ static void stats_count_op(struct a2a_node *n, const struct eng_op *op)
 	}
 }
 
+/* Tells the subscribers what op did: the incoming task, then one update per transition. */
+static void emit_op(struct a2a_node *n, const struct eng_op *op)
+{
+	struct task_rec *r = op->rec;
+	if (op->incoming && !n->closing) {
+		/* REFERENCE C.3: the task as it arrived, SUBMITTED, with its message. */
+		pb_task view = *r->task;
+		pb_message *first = op->incoming_msg ? op->incoming_msg
+			: (r->task->n_messages ? r->task->messages[0] : NULL);
+		view.status = ST_SUBMITTED;
+		view.n_messages = first ? 1 : 0;
+		view.messages = first ? &first : NULL;
+		view.n_artifacts = 0;
+		view.artifacts = NULL;
+		subs_emit_incoming(n, &view, op->from.len ? card_of(n, &op->from) : NULL);
+	}
+	for (int i = 0; i < op->nev && !n->closing; i++) {
+		struct a2a_update_event ev = {
+			.task_id = r->task->task_id,
+			.status = op->ev[i].status,
+			.message = op->ev[i].msg,
+			.artifacts = op->ev[i].arts,
+			.nartifacts = op->ev[i].narts,
+		};
+		subs_emit_update(n, &ev);
+	}
+}
+
+bool engine_op_early(struct a2a_node *n, struct eng_op *op, struct store_batch *b)
+{
+	if (!op || n->closing)
+		return false;
+	op->emitted = true;
+	store_batch_set_lazy(b);
+	return true;
+}
+
+void engine_op_emit(struct a2a_node *n, struct eng_op *op)
+{
+	emit_op(n, op);
+}
+
 void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 {
 	struct task_rec *r = op->rec;
@@ -459,28 +513,8 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 		if (op->sent_task)
 			n->stats.tasks_sent++;
 		stats_count_op(n, op);
-		if (op->incoming && !n->closing) {
-			/* REFERENCE C.3: the task as it arrived, SUBMITTED, with its message. */
-			pb_task view = *r->task;
-			pb_message *first = op->incoming_msg ? op->incoming_msg
-				: (r->task->n_messages ? r->task->messages[0] : NULL);
-			view.status = ST_SUBMITTED;
-			view.n_messages = first ? 1 : 0;
-			view.messages = first ? &first : NULL;
-			view.n_artifacts = 0;
-			view.artifacts = NULL;
-			subs_emit_incoming(n, &view, op->from.len ? card_of(n, &op->from) : NULL);
-		}
-		for (int i = 0; i < op->nev && !n->closing; i++) {
-			struct a2a_update_event ev = {
-				.task_id = r->task->task_id,
-				.status = op->ev[i].status,
-				.message = op->ev[i].msg,
-				.artifacts = op->ev[i].arts,
-				.nartifacts = op->ev[i].narts,
-			};
-			subs_emit_update(n, &ev);
-		}
+		if (!op->emitted)
+			emit_op(n, op);
 		if (op->kick && !n->closing)
 			router_kick(n, &op->kick_peer);
 		if (op->done_cb)
@@ -1093,6 +1127,8 @@ void engine_announced(struct a2a_node *n, const char *task_id)
 	r->announced = true;
 	struct store_batch *b = store_batch_new();
 	rec_persist(r, b);
+	/* A lost flag only means announcing the task again after a restart (at least once). */
+	store_batch_set_lazy(b);
 	node_submit(n, b, on_announced, NULL);
 }
 

@@ -16,7 +16,8 @@
  * Receiving. Frames are read (16 MiB limit) and decoded; ACKs and artifact-stream envelopes
  * are handled at once, task envelopes go through the pipeline: dedup (the in-flight set,
  * then the store's persisted set), the engine's effects and the dedup mark in ONE batch, and
- * the ACK only after that commit (DESIGN.md durability rule). A duplicate of an envelope
+ * the ACK only after that commit (DESIGN.md durability rule); local subscribers hear of the
+ * effects before it (engine_op_early), and that batch is lazy. A duplicate of an envelope
  * already committed is ACKed again (its first ACK may have been lost) but has no effect.
  * Undecodable frames and unknown types are counted and dropped without an ACK; a framing
  * error (oversized length, truncated frame) resets the stream. A peer with
@@ -704,6 +705,9 @@ static void handle_ack(struct a2a_node *n, struct a2a_peer *from, const pb_envel
 	p->removing++;
 	struct store_batch *b = store_batch_new();
 	store_batch_queue_remove(b, aa_slice_make(e->id, strlen(e->id)));
+	/* Should a crash undo the removal, the envelope goes out again and the peer's dedup
+	 * ACKs it without effect: no fsync of its own for it. */
+	store_batch_set_lazy(b);
 	node_submit(n, b, on_removed, e);
 	/* The window has room again; the removal's commit refills too. */
 	fill(p);
@@ -818,7 +822,10 @@ static void pipeline(struct a2a_node *n, struct a2a_peer *p, pb_envelope *env)
 	}
 	peer_ref(p);
 	p->in_pending++;
+	bool early = engine_op_early(n, op, b);
 	node_submit(n, b, on_inbound_commit, in);
+	if (early)
+		engine_op_emit(n, op); /* op lives until on_inbound_commit, never before a turn */
 }
 
 static void fifo_push(struct a2a_node *n, struct in_stream *is, pb_envelope *env)

@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/varint.h"
+#include "p2p/chachapoly.h"
 
 /* noise spec §5.2 InitializeSymmetric(): a name of exactly HASHLEN bytes is used as h
  * as it is (no padding, no hashing). */
@@ -443,16 +444,18 @@ void p2p_noise_xx_handshake_hash(const struct p2p_noise_xx *xx, uint8_t h[P2P_NO
 
 /* ---- Transport session (OpenSSL EVP ChaCha20-Poly1305) ------------------------------------ */
 
-/* Frames up to this many plaintext bytes use libsodium (same AEAD, same bytes on the wire). */
+/* Frames up to this many plaintext bytes use p2p/chachapoly (same AEAD, same bytes on the
+ * wire), whose per-frame set-up is cheaper than OpenSSL's. */
 #define SMALL_FRAME_BYTES 2048
 
 struct p2p_noise_session {
 	/* One context per direction, keyed once; each frame only sets a new IV. */
 	EVP_CIPHER_CTX *send_ctx;
 	EVP_CIPHER_CTX *recv_ctx;
-	/* The same keys for libsodium, which wins on small frames: OpenSSL's per-frame set-up
+	/* The same keys for chachapoly, which wins on small frames: OpenSSL's per-frame set-up
 	 * (re-init, tag control calls) dominates below a couple of KiB (measured: ping RTT
-	 * 9.9 µs → 7.5 µs with 32-byte payloads). Wiped on free. */
+	 * 9.9 µs → 7.5 µs with libsodium, → see docs/PERFORMANCE.md with chachapoly). Wiped on
+	 * free. */
 	uint8_t send_key[KEY_BYTES];
 	uint8_t recv_key[KEY_BYTES];
 	uint64_t send_n;
@@ -544,8 +547,7 @@ static int seal_frame(struct p2p_noise_session *s, const uint8_t *pt, size_t n, 
 	uint8_t *ct = dst + P2P_NOISE_LENGTH_BYTES;
 	int len;
 	if (n <= SMALL_FRAME_BYTES) {
-		crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, ct + n, NULL, pt, n, NULL, 0, NULL,
-								   iv, s->send_key);
+		chachapoly_seal(ct, ct + n, pt, n, NULL, 0, iv, s->send_key);
 	} else if (EVP_EncryptInit_ex(s->send_ctx, NULL, NULL, NULL, iv) != 1 ||
 	    (n > 0 && EVP_EncryptUpdate(s->send_ctx, ct, &len, pt, (int)n) != 1) ||
 	    EVP_EncryptFinal_ex(s->send_ctx, ct + n, &len) != 1 ||
@@ -601,8 +603,7 @@ static int open_frame(struct p2p_noise_session *s, const uint8_t *ct, size_t len
 	memcpy(tag, ct + n, sizeof tag);
 	int out_len;
 	if (n <= SMALL_FRAME_BYTES) {
-		if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(dst, NULL, ct, n, tag, NULL, 0, iv,
-									s->recv_key) != 0)
+		if (chachapoly_open(dst, ct, n, tag, NULL, 0, iv, s->recv_key) != 0)
 			return session_fail(s, &s->recv_err, AA_ECRYPTO,
 					    "transport frame %llu failed its MAC check",
 					    (unsigned long long)s->recv_n);

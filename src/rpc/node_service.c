@@ -36,6 +36,7 @@ struct rpc {
 	 * again when the stream is ready, and the client is not read meanwhile. */
 	Agentanycast__V1__SendStreamingArtifactRequest *pending_event;
 	bool half_closed;          /* the client finished while an event was pending */
+	bool end_when_sent;        /* SubscribeTaskUpdates: terminal update sent; OK once flushed */
 	struct p2p_peer_id peer;   /* ConnectPeer: the peer being connected */
 };
 
@@ -188,6 +189,10 @@ static void on_call_writable(struct grpc_call *call, void *user)
 			rc_fail(rc, GRPC_STATUS_INTERNAL, "cannot send: %s", aa_strerror(st));
 			return;
 		}
+	}
+	if (rc->end_when_sent) {
+		rc_finish(rc, GRPC_STATUS_OK, NULL);
+		return;
 	}
 	if (rc->sub)
 		a2a_sub_set_ready(rc->sub, true);
@@ -565,7 +570,10 @@ static void sub_on_incoming(void *user, const struct a2a_incoming_event *ev)
 	rc_stream_send(user, &m.base);
 }
 
-static void sub_on_update(void *user, const struct a2a_update_event *ev)
+/* Better than the reference (C.4, where the stream never ends): after a terminal update no
+ * other can follow, so the stream ends with OK once that update is sent. Clients then need
+ * not cancel it (SDKs do, which nghttp2 counts as "rapid reset" abuse). */
+static void send_update(struct rpc *rc, const struct a2a_update_event *ev)
 {
 	Agentanycast__V1__SubscribeTaskUpdatesResponse m = AGENTANYCAST__V1__SUBSCRIBE_TASK_UPDATES_RESPONSE__INIT;
 	m.task_id = (char *)ev->task_id;
@@ -573,7 +581,18 @@ static void sub_on_update(void *user, const struct a2a_update_event *ev)
 	m.message = (Agentanycast__V1__Message *)ev->message;
 	m.artifacts = (Agentanycast__V1__Artifact **)ev->artifacts;
 	m.n_artifacts = ev->nartifacts;
-	rc_stream_send(user, &m.base);
+	rc_stream_send(rc, &m.base);
+	if (!rc->call || !a2a_task_status_terminal(ev->status))
+		return;
+	if (rc->held.n)
+		rc->end_when_sent = true; /* on_call_writable finishes */
+	else
+		rc_finish(rc, GRPC_STATUS_OK, NULL);
+}
+
+static void sub_on_update(void *user, const struct a2a_update_event *ev)
+{
+	send_update(user, ev);
 }
 
 static void sub_on_stream(void *user, const struct a2a_stream_event *ev)
@@ -635,13 +654,37 @@ static void do_subscribe_incoming(struct rpc *rc, ProtobufCMessage *req)
 	start_sub(rc, a2a_subscribe_incoming(rc->ns->a2a, &sub_callbacks, rc));
 }
 
+/* Better than the reference (C.4: events before the subscription are lost): a task that
+ * is already over gets its final state at once, so a client that subscribes after a fast
+ * completion (the SDK subscribes only once SendTask answered) is not left waiting. A task
+ * whose change is still committing is left to the update event that follows. */
+static void replay_settled(struct rpc *rc, const char *task_id)
+{
+	const Agentanycast__V1__Task *t = a2a_get_settled_task(rc->ns->a2a, task_id);
+	if (!rc->call || !t || !a2a_task_status_terminal(t->status))
+		return;
+	/* The status message is the agent's last word (FailTask's error text, DECISIONS 2). */
+	Agentanycast__V1__Message *last = t->n_messages ? t->messages[t->n_messages - 1] : NULL;
+	struct a2a_update_event ev = {
+		.task_id = t->task_id,
+		.status = t->status,
+		.message = last && last->role == AGENTANYCAST__V1__MESSAGE_ROLE__MESSAGE_ROLE_AGENT ? last : NULL,
+		.artifacts = t->artifacts,
+		.nartifacts = t->n_artifacts,
+	};
+	send_update(rc, &ev);
+}
+
 static void do_subscribe_updates(struct rpc *rc, ProtobufCMessage *req)
 {
 	Agentanycast__V1__SubscribeTaskUpdatesRequest *r = (void *)req;
 	if (!require_task_id(rc, r->task_id))
 		return;
-	rc_ref(rc);
+	rc_ref(rc); /* the subscription's */
+	rc_ref(rc); /* ours: start_sub may end the call */
 	start_sub(rc, a2a_subscribe_updates(rc->ns->a2a, r->task_id, &sub_callbacks, rc));
+	replay_settled(rc, r->task_id);
+	rc_unref(rc);
 }
 
 static void do_subscribe_stream(struct rpc *rc, ProtobufCMessage *req)

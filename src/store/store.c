@@ -54,6 +54,7 @@ void store_options_default(struct store_options *o)
 	o->dedup_max = 100000;
 	o->dedup_ttl_ms = 7ll * 24 * 3600 * 1000;
 	o->lock_wait_ms = 5000;
+	o->lazy_linger_ms = STORE_LAZY_LINGER_MS;
 }
 
 /* --- batches ----------------------------------------------------------------------------------- */
@@ -181,6 +182,11 @@ int store_batch_dedup_insert(struct store_batch *b, struct aa_slice envelope_id,
 	op->a_off = batch_copy(b, envelope_id);
 	op->when_ms = now_ms;
 	return 0;
+}
+
+void store_batch_set_lazy(struct store_batch *b)
+{
+	b->lazy = true;
 }
 
 size_t store_batch_count(const struct store_batch *b)
@@ -377,13 +383,26 @@ static void store_thread_main(void *arg)
 	struct store *s = arg;
 	uv_mutex_lock(&s->mu);
 	for (;;) {
-		while (!s->in_head && !s->stopping)
+		bool was_idle = false;
+		while (!s->in_head && !s->stopping) {
 			uv_cond_wait(&s->cv, &s->mu);
+			was_idle = true;
+		}
 		if (!s->in_head)
 			break; /* stopping, and everything submitted has been committed */
+		/* Only lazy batches, on an idle store: they wait for an urgent one or their linger
+		 * time. Ones that piled up during a commit go at once: under load the next round
+		 * comes anyway, and holding them back only lengthens it. */
+		while (was_idle && !s->in_urgent && !s->stopping) {
+			uint64_t now = aa_clock_mono_ns();
+			uint64_t due = s->in_since_ns + s->lazy_linger_ns;
+			if (now >= due || uv_cond_timedwait(&s->cv, &s->mu, due - now) == UV_ETIMEDOUT)
+				break;
+		}
 		/* Group commit: take everything pending, whatever arrived during the last fsync. */
 		struct store_batch *list = s->in_head, *tail = s->in_tail;
 		s->in_head = s->in_tail = NULL;
+		s->in_urgent = 0;
 		uv_mutex_unlock(&s->mu);
 
 		uint64_t ops = 0, batches = 0;
@@ -486,12 +505,18 @@ int store_submit(struct store *s, struct store_batch *b, store_done_cb cb, void 
 		uv_mutex_unlock(&s->mu);
 		return AA_EIO;
 	}
-	if (s->in_tail)
+	if (s->in_tail) {
 		s->in_tail->next = b;
-	else
+	} else {
 		s->in_head = b;
+		s->in_since_ns = aa_clock_mono_ns();
+	}
 	s->in_tail = b;
-	uv_cond_signal(&s->cv);
+	if (!b->lazy)
+		s->in_urgent++;
+	/* A lazy batch behind others changes nothing the thread waits for. */
+	if (!b->lazy || s->in_head == b)
+		uv_cond_signal(&s->cv);
 	uv_mutex_unlock(&s->mu);
 
 	s->pending_ops += ops;
@@ -791,6 +816,7 @@ int store_open(uv_loop_t *loop, const struct store_options *o, struct store **ou
 	s->max_pending_ops = o->max_pending_ops;
 	s->max_pending_bytes = o->max_pending_bytes;
 	s->max_value_bytes = o->max_value_bytes;
+	s->lazy_linger_ns = (uint64_t)o->lazy_linger_ms * 1000000u;
 
 	char *file = aa_sprintf("%s/%s", o->path, STORE_FILE_NAME);
 	s->lock_fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -58,6 +58,7 @@ struct store_options {
 	int64_t dedup_ttl_ms;        /* and for how long (default 7 days) */
 	uint32_t lock_wait_ms;     /* wait this long for another process to let go of the store
 				      (default 5000, as the reference waits 5 s; 0: do not wait) */
+	uint32_t lazy_linger_ms;   /* see store_batch_set_lazy (default STORE_LAZY_LINGER_MS) */
 };
 
 /* Fills o with the defaults above; o->path is NULL and must be set. */
@@ -121,6 +122,15 @@ int store_batch_queue_expire(struct store_batch *b, int64_t now_ms);
  * dedup_ttl_ms before now_ms). Result 1 if it was inserted (new), 0 if it was known. Put it in
  * the same batch as the writes of the envelope's effects so both survive a crash or neither. */
 int store_batch_dedup_insert(struct store_batch *b, struct aa_slice envelope_id, int64_t now_ms);
+
+/* Marks b as not urgent: nobody waits on its durability soon (say, the removal of an
+ * acknowledged envelope, which a crash would only make the peer dedup once more). An idle
+ * store thread starts no commit for lazy batches alone until lazy_linger_ms after the
+ * oldest was submitted; any other batch takes them along in its commit, in submission order.
+ * So a bookkeeping write costs no fsync of its own and does not hold up the next urgent
+ * commit. (Lazy batches that arrive while a commit runs go in the next round regardless.) */
+#define STORE_LAZY_LINGER_MS 20u
+void store_batch_set_lazy(struct store_batch *b);
 
 size_t store_batch_count(const struct store_batch *b);
 /* 0 if the batch committed, else the first failing op's status (or the commit's error). */

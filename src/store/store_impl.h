@@ -75,6 +75,7 @@ struct store_batch {
 	store_done_cb cb;
 	void *arg;
 	int status;
+	bool lazy;                   /* store_batch_set_lazy */
 	size_t acct_ops, acct_bytes; /* what it counts against the pending bounds */
 };
 
@@ -94,6 +95,7 @@ struct store {
 	struct store_limits lim;
 	size_t map_size_max;
 	size_t max_pending_ops, max_pending_bytes, max_value_bytes;
+	uint64_t lazy_linger_ns;
 	uv_thread_t thread;
 	uv_async_t async;          /* store thread -> loop: completions are ready */
 	uv_mutex_t mu;
@@ -117,6 +119,8 @@ struct store {
 
 	/* Under mu. */
 	struct store_batch *in_head, *in_tail;     /* submitted, not yet taken */
+	size_t in_urgent;                          /* ... of which not lazy */
+	uint64_t in_since_ns;                      /* when in_head was submitted */
 	struct store_batch *done_head, *done_tail; /* committed or failed, not yet delivered */
 	bool stopping;
 	struct store_stats tstats;                 /* the store thread's counters */

@@ -103,6 +103,14 @@ def updates_until_terminal(s, task_id, timeout=15):
     return events
 
 
+def whole_stream(s, task_id, timeout=5):
+    """Every event of SubscribeTaskUpdates until the server ends the stream (or the error)."""
+    try:
+        return list(s.SubscribeTaskUpdates(ns.SubscribeTaskUpdatesRequest(task_id=task_id), timeout=timeout))
+    except grpc.RpcError as e:
+        return e
+
+
 def code_of(fn):
     try:
         fn()
@@ -159,6 +167,11 @@ def two(sock_a, sock_b):
     got = a.GetTask(ns.GetTaskRequest(task_id=t.task_id), timeout=5).task
     check(got.status == S.TASK_STATUS_COMPLETED and len(got.messages) >= 1 and len(got.artifacts) == 1,
           "GetTask on A returns messages and artifacts")
+    # Better than the reference (C.4): subscribing after the end still gives the end, and the
+    # stream then finishes with OK (list() returns only then; a stream left open would time out).
+    late = whole_stream(a, t.task_id)
+    check(not isinstance(late, Exception) and len(late) == 1 and late[0].status == S.TASK_STATUS_COMPLETED
+          and len(late[0].artifacts) == 1, "a late subscriber gets COMPLETED with its artifact, then the stream ends OK")
 
     # FailTask: the error text reaches A.
     t = a.SendTask(ns.SendTaskRequest(peer_id=ib.peer_id, message=text_message("fail me")), timeout=10).task
@@ -169,6 +182,10 @@ def two(sock_a, sock_b):
     texts = [part_text(p) for p in final.message.parts] if not isinstance(final, Exception) else []
     check(not isinstance(final, Exception) and final.status == S.TASK_STATUS_FAILED and "boom: no such tool" in texts,
           "FailTask's error text reaches A as the status message")
+    late = whole_stream(a, t.task_id)
+    texts = [part_text(p) for p in late[0].message.parts] if not isinstance(late, Exception) and late else []
+    check(not isinstance(late, Exception) and len(late) == 1 and late[0].status == S.TASK_STATUS_FAILED
+          and "boom: no such tool" in texts, "a late subscriber gets FAILED with the error text, then the stream ends OK")
 
     # INPUT_REQUIRED -> WORKING -> COMPLETED.
     t = a.SendTask(ns.SendTaskRequest(peer_id=ib.peer_id, message=text_message("ask")), timeout=10).task

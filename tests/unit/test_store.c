@@ -422,6 +422,73 @@ static void test_store_group_commits_in_submission_order(void **state)
 	assert_true(in_buckets == st.commits + st.commit_errors);
 }
 
+/* Submits a one-put batch, lazy or not. */
+static void submit_put(struct fx *f, const char *key, bool lazy, void *arg)
+{
+	struct store_batch *b = store_batch_new();
+	assert_int_equal(store_batch_put(b, STORE_TASKS, S(key), S(key)), 0);
+	if (lazy)
+		store_batch_set_lazy(b);
+	assert_int_equal(store_submit(f->s, b, on_done, arg), 0);
+}
+
+static void test_store_lazy_batch_rides_in_the_next_urgent_commit(void **state)
+{
+	struct fx *f = *state;
+	f->o.lazy_linger_ms = 60000; /* only the urgent batch can start the commit */
+	assert_int_equal(open_store(f), 0);
+	static struct rec r;
+	memset(&r, 0, sizeof r);
+	submit_put(f, "lazy1", true, tag(&r, 0));
+	submit_put(f, "lazy2", true, tag(&r, 1));
+	submit_put(f, "urgent", false, tag(&r, 2));
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(r.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r.tag[i], i);
+		assert_int_equal(r.status[i], 0);
+	}
+	struct store_stats st;
+	store_stats_get(f->s, &st);
+	assert_int_equal(st.commits, 1);
+	assert_int_equal(st.ops, 3);
+}
+
+static void test_store_lazy_batch_alone_commits_after_its_linger(void **state)
+{
+	struct fx *f = *state;
+	f->o.lazy_linger_ms = 30;
+	assert_int_equal(open_store(f), 0);
+	static struct rec r;
+	memset(&r, 0, sizeof r);
+	submit_put(f, "alone", true, tag(&r, 0));
+	uv_run(&f->loop, UV_RUN_DEFAULT); /* returns once the completion ran */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.status[0], 0);
+	reopen(f);
+	struct aa_buf v;
+	aa_buf_init(&v);
+	assert_int_equal(store_get(f->s, STORE_TASKS, S("alone"), &v), 0);
+	aa_buf_free(&v);
+}
+
+static void test_store_close_commits_a_lingering_lazy_batch(void **state)
+{
+	struct fx *f = *state;
+	f->o.lazy_linger_ms = 60000;
+	assert_int_equal(open_store(f), 0);
+	static struct rec r;
+	memset(&r, 0, sizeof r);
+	submit_put(f, "late", true, tag(&r, 0));
+	reopen(f); /* close: the thread commits what is pending at once */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.status[0], 0);
+	struct aa_buf v;
+	aa_buf_init(&v);
+	assert_int_equal(store_get(f->s, STORE_TASKS, S("late"), &v), 0);
+	aa_buf_free(&v);
+}
+
 static void test_store_completion_means_readable_and_durable(void **state)
 {
 	struct fx *f = *state;
@@ -1112,6 +1179,9 @@ int main(void)
 		T(test_store_refuses_second_opener),
 		T(test_store_rejects_bad_arguments),
 		T(test_store_group_commits_in_submission_order),
+		T(test_store_lazy_batch_rides_in_the_next_urgent_commit),
+		T(test_store_lazy_batch_alone_commits_after_its_linger),
+		T(test_store_close_commits_a_lingering_lazy_batch),
 		T(test_store_completion_means_readable_and_durable),
 		T(test_store_close_commits_pending_batches),
 		T(test_store_close_from_completion_callback_keeps_order),
