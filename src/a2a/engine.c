@@ -462,7 +462,7 @@ static void stats_count_op(struct a2a_node *n, const struct eng_op *op)
 }
 
 /* Tells the subscribers what op did: the incoming task, then one update per transition. */
-static void emit_op(struct a2a_node *n, const struct eng_op *op)
+void engine_op_emit(struct a2a_node *n, struct eng_op *op)
 {
 	struct task_rec *r = op->rec;
 	if (op->incoming && !n->closing) {
@@ -498,11 +498,6 @@ bool engine_op_early(struct a2a_node *n, struct eng_op *op, struct store_batch *
 	return true;
 }
 
-void engine_op_emit(struct a2a_node *n, struct eng_op *op)
-{
-	emit_op(n, op);
-}
-
 void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 {
 	struct task_rec *r = op->rec;
@@ -514,7 +509,7 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 			n->stats.tasks_sent++;
 		stats_count_op(n, op);
 		if (!op->emitted)
-			emit_op(n, op);
+			engine_op_emit(n, op);
 		if (op->kick && !n->closing)
 			router_kick(n, &op->kick_peer);
 		if (op->done_cb)

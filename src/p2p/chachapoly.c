@@ -117,24 +117,17 @@ void poly1305_final(struct poly1305 *p, uint8_t tag[16])
 	}
 	uint64_t h0 = p->h[0], h1 = p->h[1], h2 = p->h[2], c;
 	/* Full carry, twice around, so h < 2^130 in canonical limbs... */
-	c = h1 >> 44;
-	h1 &= M44;
-	h2 += c;
-	c = h2 >> 42;
-	h2 &= M42;
-	h0 += c * 5;
-	c = h0 >> 44;
-	h0 &= M44;
-	h1 += c;
-	c = h1 >> 44;
-	h1 &= M44;
-	h2 += c;
-	c = h2 >> 42;
-	h2 &= M42;
-	h0 += c * 5;
-	c = h0 >> 44;
-	h0 &= M44;
-	h1 += c;
+	for (int round = 0; round < 2; round++) {
+		c = h1 >> 44;
+		h1 &= M44;
+		h2 += c;
+		c = h2 >> 42;
+		h2 &= M42;
+		h0 += c * 5;
+		c = h0 >> 44;
+		h0 &= M44;
+		h1 += c;
+	}
 	/* ... then h − p = h + 5 − 2^130, taken (without branching) when it does not borrow. */
 	uint64_t g0 = h0 + 5;
 	c = g0 >> 44;
