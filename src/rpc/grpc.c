@@ -723,11 +723,17 @@ static void call_headers_done(struct grpc_call *call)
 	call->state = CALL_ACTIVE;
 	grpc_msg_reader_init(&call->in, s->o.max_recv_message);
 	if (call->has_timeout) {
-		call->deadline_at = server_now(s) + call->timeout_ms;
+		/* The client's clock started before it sent the request, so its own deadline
+		 * should fire first and it reports DEADLINE_EXCEEDED; our RST_STREAM(CANCEL)
+		 * arriving first would make it report CANCELLED. So: measure from now, not from
+		 * the loop's cached time (stale by the time headers are parsed), plus 1 ms for
+		 * uv_now's millisecond truncation. */
+		uv_update_time(s->loop);
+		call->deadline_at = server_now(s) + call->timeout_ms; /* what handlers are told */
 		call->deadline = aa_malloc(sizeof *call->deadline);
 		uv_timer_init(s->loop, call->deadline);
 		call->deadline->data = call;
-		uv_timer_start(call->deadline, deadline_fired, call->timeout_ms, 0);
+		uv_timer_start(call->deadline, deadline_fired, call->timeout_ms + 1, 0);
 	}
 	if (m->h.on_start)
 		m->h.on_start(call, m->user);
