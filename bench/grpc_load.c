@@ -942,6 +942,12 @@ static void rt_sent(struct call *c)
 	if (!r || !r->task || !r->task->task_id || !*r->task->task_id)
 		fail("SendTask: no task id in the reply");
 	rt->task_id = aa_strdup(r->task->task_id);
+	/* As the SDKs do (REFERENCE.md D, the SDKs' task handle): a task already over when SendTask answers needs no
+	 * subscription. */
+	if (task_terminal(r->task->status)) {
+		rt_finish(rt, r->task->status, r->task->n_artifacts, "SendTask");
+		return;
+	}
 	Agentanycast__V1__SubscribeTaskUpdatesRequest req = AGENTANYCAST__V1__SUBSCRIBE_TASK_UPDATES_REQUEST__INIT;
 	req.task_id = rt->task_id;
 	/* No deadline of its own: the round trip's covers it. */

@@ -135,8 +135,9 @@ int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_ta
  * event loop turn. */
 const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char *task_id);
 
-/* a2a_get_task, but NULL while a change of the task is still being committed (its update
- * event has not gone out yet): what a new subscriber may be told without racing that event. */
+/* a2a_get_task, but NULL while a change of the task whose update event has not gone out
+ * yet is being committed: what a new subscriber may be told without racing that event.
+ * (A change from a peer is told before its commit, so it does not hold this back.) */
 const Agentanycast__V1__Task *a2a_get_settled_task(const struct a2a_node *n, const char *task_id);
 
 /* COMPLETED, FAILED, CANCELED or REJECTED: no transition leaves it (REFERENCE C.1). */

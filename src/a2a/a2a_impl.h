@@ -135,6 +135,8 @@ struct a2a_peer {
 	struct out_stream *writing; /* the envelope being written (wire order) */
 	unsigned out_streams;       /* our open a2a streams to the peer */
 	bool parked;                /* retries ran out: wait for a new connection */
+	bool queue_loaded;          /* every committed queue entry is in memory (in flight) */
+	unsigned unc_plain;         /* queued, uncommitted, and not in memory (not eager) */
 	uint64_t parked_until_ns;
 	bool filling;
 	char **acks;                /* ring of envelope ids to ACK */
@@ -261,13 +263,21 @@ void router_free(struct a2a_node *n);
 void router_on_connected(struct a2a_node *n, struct a2a_peer *p);
 void router_on_disconnected(struct a2a_node *n, struct a2a_peer *p);
 void router_tick(struct a2a_node *n, uint64_t now);
-/* A batch that pushed envelopes for peer committed: send what is queued. */
+/* Sends what is queued for peer (dialling it if need be). */
 void router_kick(struct a2a_node *n, const struct p2p_peer_id *peer);
 /* A fresh envelope id and timestamp in env; packs it into out (no frame header). */
 void router_envelope_pack(pb_envelope *env, char id_out[37], struct aa_buf *out);
-/* Adds env (packed) to peer's durable queue in batch b. */
+/* Adds env (packed) to peer's durable queue in batch b. When everything queued for peer
+ * before it is already in memory, it also joins the line at once ("eager"), so it can leave
+ * before b commits: see the file comment of router.c. The caller must report b's outcome
+ * with router_enqueue_done, and may call router_pump once b is submitted. */
 int router_batch_enqueue(struct a2a_node *n, struct store_batch *b, const struct p2p_peer_id *peer,
 			 const char *envelope_id, struct aa_slice packed);
+/* Writes what waits in peer's line (no store read). */
+void router_pump(struct a2a_node *n, const struct p2p_peer_id *peer);
+/* The batch that queued envelope_id for peer committed (status 0) or failed. */
+void router_enqueue_done(struct a2a_node *n, const struct p2p_peer_id *peer,
+			 const char *envelope_id, int status);
 /* Ensures a connection to peer (dialling with the peerstore's addresses, with back-off). */
 void router_dial(struct a2a_node *n, struct a2a_peer *p);
 /* An ACK for envelope_id to peer (best effort, untracked). */

@@ -33,6 +33,7 @@ struct task_rec {
 	struct p2p_peer_id peer;   /* that originator, or the executor of our task (len 0: none) */
 	bool announced;            /* incoming: handed to a subscriber */
 	unsigned pending;          /* batches in flight that write this record */
+	unsigned unemitted;        /* of those, ones whose events subscribers have not heard */
 	size_t bytes;              /* packed size, roughly */
 	bool listed;               /* in the terminal list */
 	struct task_rec *older, *newer;
@@ -56,8 +57,9 @@ struct eng_op {
 	struct eng_ev ev[2];
 	int nev;
 	bool emitted;               /* engine_op_early told the subscribers already */
-	bool kick;
+	bool kick;                  /* the batch queues an envelope for kick_peer: */
 	struct p2p_peer_id kick_peer;
+	char kick_envelope[37];     /* its id */
 	a2a_done_cb done_cb;
 	a2a_task_cb task_cb;
 	void *user;
@@ -120,7 +122,7 @@ const Agentanycast__V1__Task *a2a_get_task(const struct a2a_node *n, const char 
 const Agentanycast__V1__Task *a2a_get_settled_task(const struct a2a_node *n, const char *task_id)
 {
 	struct task_rec *r = n ? engine_find(n, task_id) : NULL;
-	return r && r->pending == 0 ? r->task : NULL;
+	return r && r->unemitted == 0 ? r->task : NULL;
 }
 
 static void term_unlink(struct a2a_node *n, struct task_rec *r)
@@ -308,7 +310,18 @@ static struct eng_op *op_new(struct a2a_node *n, struct task_rec *r)
 	op->node = n;
 	op->rec = r;
 	r->pending++;
+	r->unemitted++;
 	return op;
+}
+
+static void on_op_commit(int status, const struct store_batch *b, void *arg);
+
+/* Hands op's batch to the store; an envelope it queues may leave at once (router.c). */
+static void op_submit(struct a2a_node *n, struct store_batch *b, struct eng_op *op)
+{
+	node_submit(n, b, on_op_commit, op);
+	if (op->kick)
+		router_pump(n, &op->kick_peer);
 }
 
 static void op_free(struct eng_op *op)
@@ -397,6 +410,7 @@ static void enqueue_envelope(struct a2a_node *n, struct task_rec *r, struct eng_
 	aa_buf_free(&packed);
 	op->kick = true;
 	op->kick_peer = r->peer;
+	memcpy(op->kick_envelope, env_id, sizeof env_id);
 }
 
 static void on_op_commit(int status, const struct store_batch *b, void *arg)
@@ -494,6 +508,7 @@ bool engine_op_early(struct a2a_node *n, struct eng_op *op, struct store_batch *
 	if (!op || n->closing)
 		return false;
 	op->emitted = true;
+	op->rec->unemitted--;
 	store_batch_set_lazy(b);
 	return true;
 }
@@ -502,6 +517,10 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 {
 	struct task_rec *r = op->rec;
 	r->pending--;
+	if (!op->emitted)
+		r->unemitted--;
+	if (op->kick)
+		router_enqueue_done(n, &op->kick_peer, op->kick_envelope, status);
 	if (status == 0) {
 		if (op->received_task)
 			n->stats.tasks_received++;
@@ -510,8 +529,6 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 		stats_count_op(n, op);
 		if (!op->emitted)
 			engine_op_emit(n, op);
-		if (op->kick && !n->closing)
-			router_kick(n, &op->kick_peer);
 		if (op->done_cb)
 			op->done_cb(op->user, 0);
 		if (op->task_cb)
@@ -630,7 +647,8 @@ int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char
 	aa_buf_free(&packed);
 	op->kick = true;
 	op->kick_peer = *peer;
-	node_submit(n, b, on_op_commit, op);
+	memcpy(op->kick_envelope, env_id, sizeof env_id);
+	op_submit(n, b, op);
 	return 0;
 }
 
@@ -669,7 +687,7 @@ int a2a_create_task(struct a2a_node *n, const struct a2a_task_spec *spec, a2a_ta
 	op->task_cb = cb;
 	op->user = user;
 	struct task_rec *r = op->rec; /* op is the commit callback's from here on */
-	node_submit(n, b, on_op_commit, op);
+	op_submit(n, b, op);
 	if (!ours && spec->announce_early && !n->closing) {
 		/* The agent works while the commit runs; see a2a_task_spec.announce_early. */
 		pb_task view = *r->task;
@@ -714,7 +732,7 @@ int a2a_update_task_status(struct a2a_node *n, const char *task_id, pb_status st
 	if (r->remote)
 		enqueue_envelope(n, r, op, b, ENV_STATUS_UPDATE, status, msg, NULL, 0, NULL);
 	rec_persist(r, b);
-	node_submit(n, b, on_op_commit, op);
+	op_submit(n, b, op);
 	return 0;
 }
 
@@ -758,7 +776,7 @@ int a2a_complete_task(struct a2a_node *n, const char *task_id,
 	if (r->remote)
 		enqueue_envelope(n, r, op, b, ENV_COMPLETE, ST_COMPLETED, msg, artifacts, nartifacts, NULL);
 	rec_persist(r, b);
-	node_submit(n, b, on_op_commit, op);
+	op_submit(n, b, op);
 	return 0;
 }
 
@@ -787,7 +805,7 @@ int a2a_fail_task(struct a2a_node *n, const char *task_id, const char *error_mes
 		enqueue_envelope(n, r, op, b, ENV_FAIL, ST_FAILED, m, NULL, 0, text);
 	rec_persist(r, b);
 	a2a_pb_free(m);
-	node_submit(n, b, on_op_commit, op);
+	op_submit(n, b, op);
 	return 0;
 }
 
@@ -815,7 +833,7 @@ int a2a_cancel_task(struct a2a_node *n, const char *task_id, a2a_task_cb cb, voi
 	}
 	apply_step(n, r, op, ST_CANCELED, NULL, NULL, 0);
 	rec_persist(r, b);
-	node_submit(n, b, on_op_commit, op);
+	op_submit(n, b, op);
 	return 0;
 }
 

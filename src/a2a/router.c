@@ -1,17 +1,30 @@
 /* a2a/router: the /agentanycast/a2a/1.0 protocol (REFERENCE.md B.4–B.7, C.6 with
  * DECISIONS.md 4 and 5).
  *
- * Sending. Every tracked envelope (task, status, complete, fail, cancel) is first committed
- * to the peer's durable FIFO queue in the store, in the same batch as the change it reports
- * (engine.c); the queue is the outbox. The sender of a peer reads it in FIFO order while the
- * peer is connected, keeps at most A2A_OUT_WINDOW envelopes unacknowledged, and writes them
- * one per new stream ("one envelope per stream"), each stream only after the previous
- * frame was wholly handed to the connection, so envelopes reach the peer in queue order. An
- * envelope leaves the queue when its ACK arrives. Retries resend the same bytes after 2 s,
- * 4 s, 8 s (retry_first_ms doubling); when they run out the peer is "parked": what is queued
- * waits for the next connection (REFERENCE C.6 flush), or A2A_PARK_NS if the connection
- * stays up. A disconnect parks it too. So: an envelope whose commit completed is delivered
- * at least once until its TTL, in order; with the receiver's dedup, exactly once.
+ * Sending. Every tracked envelope (task, status, complete, fail, cancel) is first put in
+ * the peer's durable FIFO queue in the store, in the same batch as the change it reports
+ * (engine.c); the queue is the outbox. The sender of a peer keeps the queue's head in memory
+ * (the in-flight list, at most A2A_OUT_WINDOW envelopes unacknowledged) while the peer is
+ * connected, and writes them one per new stream ("one envelope per stream"), each stream only
+ * after the previous frame was wholly handed to the connection, so envelopes reach the peer
+ * in queue order. An envelope leaves the queue when its ACK arrives. Retries resend the same
+ * bytes after 2 s, 4 s, 8 s (retry_first_ms doubling); when they run out the peer is
+ * "parked": what is queued waits for the next connection (REFERENCE C.6 flush), or
+ * A2A_PARK_NS if the connection stays up. A disconnect parks it too. So: an envelope whose
+ * commit completed is delivered at least once until its TTL, in order; with the receiver's
+ * dedup, exactly once.
+ *
+ * Eager sending. A new envelope does not wait for its batch's commit when the whole queue
+ * is already in memory (queue_loaded, and no earlier envelope still committing outside it):
+ * it joins the in-flight list at once, behind everything queued before it, so the order is
+ * the queue's. This takes one fsync off every hop of a task's round trip. The promises are
+ * unchanged — the RPC that made the change still answers after the commit, and the queue
+ * entry is only removed after both the commit and the ACK (the removal batch follows the
+ * push in commit order). What a crash before the commit can do: the peer has an envelope
+ * about a change we then do not have (a task its client never saw accepted, or a second
+ * COMPLETE after the agent completes the task again); if the commit fails, the entry is
+ * dropped from memory, the same. Envelopes that were not sent eagerly (unc_plain) stop it
+ * until they are committed and read back from the queue.
  *
  * Receiving. Frames are read (16 MiB limit) and decoded; ACKs and artifact-stream envelopes
  * are handled at once, task envelopes go through the pipeline: dedup (the in-flight set,
@@ -57,6 +70,7 @@ struct out_entry {
 	unsigned attempts;             /* sends so far */
 	uint64_t due_ns;               /* next retry */
 	bool in_sendq;
+	bool uncommitted;              /* eager: its queue push is not committed yet */
 	struct out_entry *prev, *next; /* the peer's in-flight list */
 	struct out_entry *sq_next;
 	struct out_stream *stream;     /* writing it now */
@@ -104,16 +118,37 @@ void router_envelope_pack(pb_envelope *env, char id_out[37], struct aa_buf *out)
 	env->timestamp = NULL;
 }
 
+static struct out_entry *entry_add(struct a2a_peer *p, struct aa_slice id, struct aa_slice envelope);
+
+/* True when an envelope queued for p now may join the line before its commit. */
+static bool eager_ok(const struct a2a_peer *p, size_t envelope_len)
+{
+	return !p->node->closing && p->connected && !p->parked && p->queue_loaded &&
+	       p->unc_plain == 0 && p->inflight_count < A2A_OUT_WINDOW &&
+	       p->inflight_bytes < A2A_OUT_WINDOW_BYTES && envelope_len <= A2A_MAX_FRAME;
+}
+
 int router_batch_enqueue(struct a2a_node *n, struct store_batch *b, const struct p2p_peer_id *peer,
 			 const char *envelope_id, struct aa_slice packed)
 {
 	char ps[P2P_PEER_ID_STRING_MAX];
 	int len = p2p_peer_id_to_string(peer, ps, sizeof ps);
-	if (len <= 0)
+	size_t idlen = strlen(envelope_id);
+	if (len <= 0 || idlen > STORE_ID_MAX)
 		return AA_EINVAL;
 	int64_t expires = aa_clock_wall_ms() + (int64_t)(n->cfg.offline_queue_ttl_ns / 1000000);
-	return store_batch_queue_push(b, aa_slice_make(ps, (size_t)len),
-				      aa_slice_make(envelope_id, strlen(envelope_id)), packed, expires);
+	int rc = store_batch_queue_push(b, aa_slice_make(ps, (size_t)len),
+					aa_slice_make(envelope_id, idlen), packed, expires);
+	if (rc < 0)
+		return rc;
+	struct a2a_peer *p = node_peer(n, peer);
+	if (!eager_ok(p, packed.n)) {
+		p->unc_plain++;
+		return 0;
+	}
+	struct out_entry *e = entry_add(p, aa_slice_make(envelope_id, idlen), packed);
+	e->uncommitted = true;
+	return 0;
 }
 
 static uint8_t *make_frame(struct aa_slice payload, size_t *len)
@@ -483,31 +518,17 @@ void router_send_ack(struct a2a_node *n, struct a2a_peer *p, const char *envelop
 
 /* ---- the window: reading the durable queue ------------------------------------------------ */
 
-struct fill_ctx {
-	struct a2a_node *n;
-	struct a2a_peer *p;
-	size_t room;
-};
-
-static int fill_one(const struct store_queue_entry *qe, void *arg)
+/* A new in-flight entry at the tail of p's line, waiting to be written. */
+static struct out_entry *entry_add(struct a2a_peer *p, struct aa_slice id, struct aa_slice envelope)
 {
-	struct fill_ctx *f = arg;
-	struct a2a_node *n = f->n;
-	struct a2a_peer *p = f->p;
-	if (f->room == 0 || p->inflight_bytes >= A2A_OUT_WINDOW_BYTES)
-		return 1;
-	/* Already in flight, or ACKed and being removed. */
-	if (map_get(&n->acks, qe->envelope_id.p, qe->envelope_id.n))
-		return 0;
-	if (qe->envelope_id.n > STORE_ID_MAX || qe->envelope.n > A2A_MAX_FRAME)
-		return 0;
+	struct a2a_node *n = p->node;
 	struct out_entry *e = aa_calloc(1, sizeof *e);
 	e->aw.kind = AW_OUTBOX;
 	e->aw.peer = p->id;
 	e->aw.e = e;
 	e->peer = p;
-	memcpy(e->id, qe->envelope_id.p, qe->envelope_id.n);
-	e->frame = make_frame(qe->envelope, &e->len);
+	memcpy(e->id, id.p, id.n);
+	e->frame = make_frame(envelope, &e->len);
 	e->state = OE_WAITING;
 	e->prev = p->inflight_tail;
 	if (p->inflight_tail)
@@ -517,8 +538,35 @@ static int fill_one(const struct store_queue_entry *qe, void *arg)
 	p->inflight_tail = e;
 	p->inflight_count++;
 	p->inflight_bytes += e->len;
-	map_put(&n->acks, e->id, strlen(e->id), &e->aw, NULL);
+	map_put(&n->acks, e->id, id.n, &e->aw, NULL);
 	sendq_push(p, e, false);
+	return e;
+}
+
+struct fill_ctx {
+	struct a2a_node *n;
+	struct a2a_peer *p;
+	size_t room;
+	size_t seen;
+	bool stopped;
+};
+
+static int fill_one(const struct store_queue_entry *qe, void *arg)
+{
+	struct fill_ctx *f = arg;
+	struct a2a_node *n = f->n;
+	struct a2a_peer *p = f->p;
+	if (f->room == 0 || p->inflight_bytes >= A2A_OUT_WINDOW_BYTES) {
+		f->stopped = true;
+		return 1;
+	}
+	f->seen++;
+	/* Already in flight, or ACKed and being removed. */
+	if (map_get(&n->acks, qe->envelope_id.p, qe->envelope_id.n))
+		return 0;
+	if (qe->envelope_id.n > STORE_ID_MAX || qe->envelope.n > A2A_MAX_FRAME)
+		return 0;
+	entry_add(p, qe->envelope_id, qe->envelope);
 	f->room--;
 	return 0;
 }
@@ -529,14 +577,17 @@ static void fill(struct a2a_peer *p)
 	if (n->closing || !p->connected || p->parked || p->filling)
 		return;
 	if (p->inflight_count < A2A_OUT_WINDOW && p->inflight_bytes < A2A_OUT_WINDOW_BYTES) {
-		struct fill_ctx f = { n, p, A2A_OUT_WINDOW - p->inflight_count };
+		struct fill_ctx f = { n, p, A2A_OUT_WINDOW - p->inflight_count, 0, false };
 		p->filling = true;
 		/* Entries ahead of new ones are those in flight or being removed. */
+		size_t limit = p->inflight_count + p->removing + f.room;
 		int rc = store_queue_list(n->store, aa_slice_make(p->id_str, p->id_len), aa_clock_wall_ms(),
-					  p->inflight_count + p->removing + f.room, fill_one, &f);
+					  limit, fill_one, &f);
 		p->filling = false;
 		if (rc < 0)
 			aa_log(AA_LOG_ERROR, "a2a: cannot read the offline queue", "error", aa_strerror(rc), NULL);
+		/* Read to its end: every committed entry is now in memory (or skipped for good). */
+		p->queue_loaded = rc == 0 && !f.stopped && f.seen < limit;
 	}
 	pump(p);
 }
@@ -570,8 +621,12 @@ static void entry_free(struct out_entry *e)
 /* Forgets what is in flight (it stays queued in the store) and stops the line. */
 static void drop_inflight(struct a2a_node *n, struct a2a_peer *p)
 {
+	p->queue_loaded = false;
 	while (p->inflight_head) {
 		struct out_entry *e = p->inflight_head;
+		/* An eager one still committing now waits for its commit like any other. */
+		if (e->uncommitted)
+			p->unc_plain++;
 		inflight_unlink(p, e);
 		map_remove(&n->acks, e->id, strlen(e->id));
 		entry_free(e);
@@ -597,6 +652,40 @@ void router_kick(struct a2a_node *n, const struct p2p_peer_id *peer)
 		fill(p);
 	else
 		router_dial(n, p);
+}
+
+void router_pump(struct a2a_node *n, const struct p2p_peer_id *peer)
+{
+	struct a2a_peer *p = node_peer_find(n, peer);
+	if (p)
+		pump(p);
+}
+
+void router_enqueue_done(struct a2a_node *n, const struct p2p_peer_id *peer,
+			 const char *envelope_id, int status)
+{
+	if (n->closing)
+		return;
+	struct a2a_peer *p = node_peer(n, peer);
+	struct ack_wait *aw = map_get(&n->acks, envelope_id, strlen(envelope_id));
+	struct out_entry *e = aw && aw->kind == AW_OUTBOX ? aw->e : NULL;
+	if (e && e->uncommitted) {
+		e->uncommitted = false;
+		/* Not in the queue after all: forget it (an ACKed one goes with its removal). */
+		if (status < 0 && e->state != OE_ACKED) {
+			inflight_unlink(p, e);
+			map_remove(&n->acks, e->id, strlen(e->id));
+			entry_free(e);
+			fill(p);
+		}
+		return;
+	}
+	if (p->unc_plain)
+		p->unc_plain--;
+	if (status < 0)
+		return;
+	p->queue_loaded = false; /* it is in the queue and not in memory */
+	router_kick(n, peer);
 }
 
 void router_on_connected(struct a2a_node *n, struct a2a_peer *p)

@@ -384,7 +384,7 @@ static void store_thread_main(void *arg)
 	uv_mutex_lock(&s->mu);
 	for (;;) {
 		bool was_idle = false;
-		while (!s->in_head && !s->stopping) {
+		while ((!s->in_head || s->held) && !s->stopping) {
 			uv_cond_wait(&s->cv, &s->mu);
 			was_idle = true;
 		}
@@ -881,6 +881,14 @@ static void on_async_closed(uv_handle_t *h)
 	free(s);
 	if (cb)
 		cb(arg);
+}
+
+void store_hold(struct store *s, bool hold)
+{
+	uv_mutex_lock(&s->mu);
+	s->held = hold;
+	uv_cond_signal(&s->cv);
+	uv_mutex_unlock(&s->mu);
 }
 
 void store_close(struct store *s, void (*close_cb)(void *arg), void *arg)

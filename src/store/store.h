@@ -89,6 +89,11 @@ int store_open(uv_loop_t *loop, const struct store_options *o, struct store **ou
  * a read callback. */
 void store_close(struct store *s, void (*close_cb)(void *arg), void *arg);
 
+/* hold true: the store thread starts no new commit (batches are still accepted and wait);
+ * false lets them go. store_close commits regardless. For tests that need a commit to be
+ * slow, to see what may and may not happen before it. */
+void store_hold(struct store *s, bool hold);
+
 /* --- writes ----------------------------------------------------------------------------------
  * A batch is a list of ops applied atomically: all of them or none. If one op fails, the batch
  * is rolled back, that op's status is its error and the others' AA_ECANCELED; other batches of

@@ -123,6 +123,7 @@ struct store {
 	uint64_t in_since_ns;                      /* when in_head was submitted */
 	struct store_batch *done_head, *done_tail; /* committed or failed, not yet delivered */
 	bool stopping;
+	bool held;                                 /* store_hold */
 	struct store_stats tstats;                 /* the store thread's counters */
 	/* Under mu and maplock (written by the store thread holding both): the map could not be
 	 * remapped, so the environment must not be touched again. */

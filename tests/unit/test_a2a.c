@@ -24,6 +24,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "p2p/host.h"
+#include "store/store.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -385,7 +386,9 @@ static void on_sent(void *user, int err, const Agentanycast__V1__Task *t)
 	if (err) {
 		s->err = err;
 	} else {
-		assert_int_equal(t->status, AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_SUBMITTED);
+		/* SUBMITTED, or already further: the envelope leaves before the creation commits
+		 * (router.c, eager sending), so a fast peer may have answered by then. */
+		assert_true(t->status != AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_UNSPECIFIED);
 		assert_string_equal(t->originator_peer_id, A2A_ORIGINATOR_LOCAL);
 		if (s->count < MAX_IDS)
 			snprintf(s->ids[s->count], sizeof s->ids[0], "%s", t->task_id);
@@ -901,6 +904,78 @@ static void test_a2a_offline_queue_survives_restart_and_delivers_in_order(void *
 	assert_true(run_pred(queue_empty, A, 5000));
 	run_for(300);
 	assert_int_equal(rb.incoming, N); /* exactly once */
+	teardown_nodes();
+	rec_clear(&rb);
+}
+
+/* Eager sending (router.c): with A's commits held, the first window of envelopes reaches B
+ * at once, though no SendTask has been answered; the rest wait for their commit and follow
+ * in queue order; every task arrives exactly once and the queue empties. */
+static void test_a2a_envelopes_leave_before_their_commit_in_queue_order(void **state)
+{
+	setup_nodes(2, NULL);
+	connect_nodes(0, 1);
+	struct recorder rb = { 0 };
+	a2a_subscribe_incoming(B, &rec_cbs, &rb);
+	static struct sent s;
+	memset(&s, 0, sizeof s);
+	enum { N = 100, WINDOW = 64 /* A2A_OUT_WINDOW */ };
+	store_hold(F->n[0].store, true);
+	for (int i = 0; i < N; i++) {
+		struct tmsg t;
+		char text[32];
+		snprintf(text, sizeof text, "eager %d", i);
+		assert_int_equal(a2a_send_task(A, &F->n[1].id, NULL, text_msg(&t, text), on_sent, &s), 0);
+	}
+	assert_true(run_until(&rb.incoming, WINDOW, 5000));
+	run_for(200);
+	assert_int_equal(rb.incoming, WINDOW); /* the others are not sent before their commit */
+	assert_int_equal(s.count, 0);          /* and no answer comes before the commit */
+	for (int i = 0; i < WINDOW; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "eager %d", i);
+		assert_string_equal(rb.incoming_text[i], want);
+	}
+	store_hold(F->n[0].store, false);
+	assert_true(run_until(&s.count, N, 5000));
+	assert_int_equal(s.err, 0);
+	assert_true(run_until(&rb.incoming, N, 10000));
+	for (int i = 0; i < N; i++)
+		assert_string_equal(rb.incoming_ids[i], s.ids[i]);
+	assert_true(run_pred(queue_empty, A, 5000));
+	run_for(300);
+	assert_int_equal(rb.incoming, N); /* exactly once */
+	teardown_nodes();
+	rec_clear(&rb);
+}
+
+/* The peer's answer may come back before the task's creation commits: SendTask then
+ * answers with the outcome, and a subscriber that comes after the answer gets it too. */
+static void test_a2a_answer_before_the_creation_commits_is_settled_with_it(void **state)
+{
+	setup_nodes(2, NULL);
+	connect_nodes(0, 1);
+	struct recorder rb = { 0 };
+	rb.autocomplete = B;
+	a2a_subscribe_incoming(B, &rec_cbs, &rb);
+	static struct sent s;
+	memset(&s, 0, sizeof s);
+	store_hold(F->n[0].store, true);
+	struct tmsg t;
+	assert_int_equal(a2a_send_task(A, &F->n[1].id, NULL, text_msg(&t, "quick"), on_sent, &s), 0);
+	assert_true(run_until(&rb.incoming, 1, 5000));
+	const char *id = rb.incoming_ids[0];
+	assert_true(wait_status(A, id, AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_COMPLETED));
+	/* The creation is not committed: nothing is settled, nothing answered. */
+	assert_null(a2a_get_settled_task(A, id));
+	assert_int_equal(s.count, 0);
+	store_hold(F->n[0].store, false);
+	assert_true(run_until(&s.count, 1, 5000));
+	assert_int_equal(s.err, 0);
+	assert_string_equal(s.ids[0], id);
+	const Agentanycast__V1__Task *settled = a2a_get_settled_task(A, id);
+	assert_non_null(settled);
+	assert_int_equal(settled->status, AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_COMPLETED);
 	teardown_nodes();
 	rec_clear(&rb);
 }
@@ -1553,6 +1628,8 @@ int main(void)
 		cmocka_unit_test(test_a2a_invalid_transitions_are_refused),
 		cmocka_unit_test(test_a2a_incoming_tasks_wait_for_the_first_subscriber),
 		cmocka_unit_test(test_a2a_200_tasks_each_way_all_complete),
+		cmocka_unit_test(test_a2a_envelopes_leave_before_their_commit_in_queue_order),
+		cmocka_unit_test(test_a2a_answer_before_the_creation_commits_is_settled_with_it),
 		cmocka_unit_test(test_a2a_offline_queue_survives_restart_and_delivers_in_order),
 		cmocka_unit_test(test_a2a_dedup_survives_restart_and_duplicates_are_acked),
 		cmocka_unit_test(test_a2a_incoming_task_not_yet_announced_survives_restart),
