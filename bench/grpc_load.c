@@ -858,6 +858,7 @@ struct bench {
 	int pid;            /* with seq, makes message ids unique across runs */
 	unsigned long seq;
 	long target, started, finished, late;
+	long in_answer;     /* round trips whose SendTask answer was already terminal */
 	int conc, in_flight;
 	uint64_t *lat;      /* per-round-trip latency in us, or NULL when not recorded */
 	struct roundtrip *live;
@@ -945,6 +946,7 @@ static void rt_sent(struct call *c)
 	/* As the SDKs do (REFERENCE.md D, the SDKs' task handle): a task already over when SendTask answers needs no
 	 * subscription. */
 	if (task_terminal(r->task->status)) {
+		g_bench.in_answer++;
 		rt_finish(rt, r->task->status, r->task->n_artifacts, "SendTask");
 		return;
 	}
@@ -1139,11 +1141,11 @@ static int run_roundtrip(char **argv)
 	handler_stop(&g_handler);
 	loop_drain();
 	printf("a2a_grpc n_lat=%ld p50_us=%llu p90_us=%llu p99_us=%llu n=%ld concurrency=%d "
-	       "tasks_per_s=%.0f secs=%.2f handled=%ld handler_errors=%ld late=%ld\n",
+	       "tasks_per_s=%.0f secs=%.2f handled=%ld handler_errors=%ld late=%ld in_answer=%ld\n",
 	       n_lat, (unsigned long long)percentile(lat, n_lat, 50),
 	       (unsigned long long)percentile(lat, n_lat, 90),
 	       (unsigned long long)percentile(lat, n_lat, 99), n_thr, conc, (double)n_thr / secs, secs,
-	       g_handler.handled, g_handler.errors, bn->late);
+	       g_handler.handled, g_handler.errors, bn->late, bn->in_answer);
 	fflush(stdout);
 	/* Client and handler together, as one process plays both (so did the Node version). */
 	fprintf(stderr, "bench_grpc_load: client CPU %.1f us/task one at a time, %.1f us/task at %d in flight\n",

@@ -17,6 +17,7 @@
  * commit order, which is call order (node_submit). */
 #include "a2a/a2a_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,10 @@ struct eng_op {
 	struct eng_ev ev[2];
 	int nev;
 	bool emitted;               /* engine_op_early told the subscribers already */
-	bool kick;                  /* the batch queues an envelope for kick_peer: */
+	bool kick;                  /* the batch queues envelopes for kick_peer: */
 	struct p2p_peer_id kick_peer;
-	char kick_envelope[37];     /* its id */
+	char kick_envelopes[2][37]; /* their ids (WORKING and a final one at most) */
+	int nkick;
 	a2a_done_cb done_cb;
 	a2a_task_cb task_cb;
 	void *user;
@@ -316,6 +318,16 @@ static struct eng_op *op_new(struct a2a_node *n, struct task_rec *r)
 
 static void on_op_commit(int status, const struct store_batch *b, void *arg);
 
+/* op's batch queues envelope_id for peer (router_batch_enqueue). */
+static void op_queued(struct eng_op *op, const struct p2p_peer_id *peer, const char *envelope_id)
+{
+	if (op->nkick == (int)(sizeof op->kick_envelopes / sizeof op->kick_envelopes[0]))
+		abort(); /* a bug: no change queues more */
+	op->kick = true;
+	op->kick_peer = *peer;
+	snprintf(op->kick_envelopes[op->nkick++], sizeof op->kick_envelopes[0], "%s", envelope_id);
+}
+
 /* Hands op's batch to the store; an envelope it queues may leave at once (router.c). */
 static void op_submit(struct a2a_node *n, struct store_batch *b, struct eng_op *op)
 {
@@ -408,9 +420,7 @@ static void enqueue_envelope(struct a2a_node *n, struct task_rec *r, struct eng_
 	router_envelope_pack(&env, env_id, &packed);
 	router_batch_enqueue(n, b, &r->peer, env_id, aa_slice_make(packed.p, packed.n));
 	aa_buf_free(&packed);
-	op->kick = true;
-	op->kick_peer = r->peer;
-	memcpy(op->kick_envelope, env_id, sizeof env_id);
+	op_queued(op, &r->peer, env_id);
 }
 
 static void on_op_commit(int status, const struct store_batch *b, void *arg)
@@ -519,8 +529,8 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 	r->pending--;
 	if (!op->emitted)
 		r->unemitted--;
-	if (op->kick)
-		router_enqueue_done(n, &op->kick_peer, op->kick_envelope, status);
+	for (int i = 0; i < op->nkick; i++)
+		router_enqueue_done(n, &op->kick_peer, op->kick_envelopes[i], status);
 	if (status == 0) {
 		if (op->received_task)
 			n->stats.tasks_received++;
@@ -645,9 +655,7 @@ int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char
 	router_envelope_pack(&env, env_id, &packed);
 	router_batch_enqueue(n, b, peer, env_id, aa_slice_make(packed.p, packed.n));
 	aa_buf_free(&packed);
-	op->kick = true;
-	op->kick_peer = *peer;
-	memcpy(op->kick_envelope, env_id, sizeof env_id);
+	op_queued(op, peer, env_id);
 	op_submit(n, b, op);
 	return 0;
 }

@@ -383,17 +383,15 @@ static void store_thread_main(void *arg)
 	struct store *s = arg;
 	uv_mutex_lock(&s->mu);
 	for (;;) {
-		bool was_idle = false;
-		while ((!s->in_head || s->held) && !s->stopping) {
+		while ((!s->in_head || s->held) && !s->stopping)
 			uv_cond_wait(&s->cv, &s->mu);
-			was_idle = true;
-		}
 		if (!s->in_head)
 			break; /* stopping, and everything submitted has been committed */
-		/* Only lazy batches, on an idle store: they wait for an urgent one or their linger
-		 * time. Ones that piled up during a commit go at once: under load the next round
-		 * comes anyway, and holding them back only lengthens it. */
-		while (was_idle && !s->in_urgent && !s->stopping) {
+		/* Only lazy batches: they wait for an urgent one or their linger time, also when
+		 * they piled up during a commit. Committing them at once would make the next
+		 * urgent batch (a client waiting) sit through a round of bookkeeping: that cost a
+		 * third of the A2A round trip's latency one task at a time. */
+		while (!s->in_urgent && !s->stopping) {
 			uint64_t now = aa_clock_mono_ns();
 			uint64_t due = s->in_since_ns + s->lazy_linger_ns;
 			if (now >= due || uv_cond_timedwait(&s->cv, &s->mu, due - now) == UV_ETIMEDOUT)

@@ -129,11 +129,10 @@ int store_batch_queue_expire(struct store_batch *b, int64_t now_ms);
 int store_batch_dedup_insert(struct store_batch *b, struct aa_slice envelope_id, int64_t now_ms);
 
 /* Marks b as not urgent: nobody waits on its durability soon (say, the removal of an
- * acknowledged envelope, which a crash would only make the peer dedup once more). An idle
- * store thread starts no commit for lazy batches alone until lazy_linger_ms after the
- * oldest was submitted; any other batch takes them along in its commit, in submission order.
- * So a bookkeeping write costs no fsync of its own and does not hold up the next urgent
- * commit. (Lazy batches that arrive while a commit runs go in the next round regardless.) */
+ * acknowledged envelope, which a crash would only make the peer dedup once more). The store
+ * thread starts no commit for lazy batches alone until lazy_linger_ms after the oldest was
+ * submitted; any other batch takes them along in its commit, in submission order. So a
+ * bookkeeping write costs no fsync of its own and does not hold up the next urgent commit. */
 #define STORE_LAZY_LINGER_MS 20u
 void store_batch_set_lazy(struct store_batch *b);
 
