@@ -980,6 +980,37 @@ static void test_a2a_answer_before_the_creation_commits_is_settled_with_it(void 
 	rec_clear(&rb);
 }
 
+/* Completing a SUBMITTED task queues two envelopes in one batch (WORKING, COMPLETED). When
+ * both wait for a commit (A is away), both are counted off at that commit: once A is back,
+ * B sends eagerly again — its answer reaches A while B's commits are held. */
+static void test_a2a_answers_leave_before_the_executors_commit(void **state)
+{
+	setup_nodes(2, NULL);
+	connect_nodes(0, 1);
+	struct recorder rb = { 0 };
+	a2a_subscribe_incoming(B, &rec_cbs, &rb);
+	static struct sent s;
+	memset(&s, 0, sizeof s);
+	const char *first = send_one(0, 1, "answered while A is away", &s);
+	assert_true(run_until(&rb.incoming, 1, 5000));
+	node_stop(0);
+	int before = done_count;
+	assert_int_equal(a2a_complete_task(B, first, NULL, 0, NULL, on_done, NULL), 0);
+	assert_true(run_until(&done_count, before + 1, 5000));
+	node_start(0);
+	connect_nodes(0, 1);
+	assert_true(wait_status(A, first, AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_COMPLETED));
+
+	rb.autocomplete = B;
+	store_hold(F->n[1].store, true);
+	const char *id = send_one(0, 1, "while B holds", &s);
+	assert_true(wait_status(A, id, AGENTANYCAST__V1__TASK_STATUS__TASK_STATUS_COMPLETED));
+	store_hold(F->n[1].store, false);
+	assert_true(run_pred(queue_empty, B, 5000));
+	teardown_nodes();
+	rec_clear(&rb);
+}
+
 static void build_send_task(struct aa_buf *out, const char *env_id, const char *task_id, const char *text)
 {
 	struct tmsg t;
@@ -1630,6 +1661,7 @@ int main(void)
 		cmocka_unit_test(test_a2a_200_tasks_each_way_all_complete),
 		cmocka_unit_test(test_a2a_envelopes_leave_before_their_commit_in_queue_order),
 		cmocka_unit_test(test_a2a_answer_before_the_creation_commits_is_settled_with_it),
+		cmocka_unit_test(test_a2a_answers_leave_before_the_executors_commit),
 		cmocka_unit_test(test_a2a_offline_queue_survives_restart_and_delivers_in_order),
 		cmocka_unit_test(test_a2a_dedup_survives_restart_and_duplicates_are_acked),
 		cmocka_unit_test(test_a2a_incoming_task_not_yet_announced_survives_restart),
