@@ -35,7 +35,7 @@ test-sanitize: deps
 	cmake -S . -B build-asan -DAA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j $(JOBS) -L 'unit|integration'
+		ctest --output-on-failure -j $(JOBS) -L 'unit|integration|interop'
 
 # libFuzzer: every fuzz/fuzz_*.c for FUZZ_SECONDS each, seeded from fuzz/corpus/<name>.
 fuzz: deps

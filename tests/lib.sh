@@ -20,7 +20,7 @@ t_cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
-	rm -rf "$T_TMP"
+	if [[ -n ${AA_TEST_KEEP:-} ]]; then echo "kept $T_TMP" >&2; else rm -rf "$T_TMP"; fi
 }
 trap t_cleanup EXIT
 

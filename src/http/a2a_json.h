@@ -104,7 +104,7 @@ void a2a_request_free(struct a2a_request *r);
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
-/* {"jsonrpc":"2.0","id":id,"result":result} — steals the reference to result. */
+/* {"jsonrpc":"2.0","id":id,"result":result} — steals the reference to result, not to id. */
 json_t *a2a_json_result(json_t *id, json_t *result);
 /* {"jsonrpc":"2.0","id":id,"error":{"code","message"}}. */
 json_t *a2a_json_error_reply(json_t *id, int code, const char *message);

@@ -225,14 +225,14 @@ static void call_reply_task(struct call *c)
 		call_reply(c, a2a_json_error_reply(c->req.id, A2A_ERR_TASK_NOT_FOUND, "task not found"), false);
 		return;
 	}
-	call_reply(c, a2a_json_result(json_incref(c->req.id), task_result(&c->req, t)), true);
+	call_reply(c, a2a_json_result(c->req.id, task_result(&c->req, t)), true);
 }
 
 /* ---- SSE ----------------------------------------------------------------------------------- */
 
 static void sse_send(struct call *c, json_t *result)
 {
-	json_t *reply = a2a_json_result(json_incref(c->req.id), result);
+	json_t *reply = a2a_json_result(c->req.id, result);
 	char *text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	if (!c->ex || !text) {
@@ -515,7 +515,7 @@ static void handle_jsonrpc(struct bridge *b, struct http_exchange *ex)
 			reply_error(b, ex, req.id, A2A_ERR_TASK_NOT_FOUND, "task not found");
 		} else {
 			count(b, true);
-			reply_json(ex, a2a_json_result(json_incref(req.id), task_result(&req, t)));
+			reply_json(ex, a2a_json_result(req.id, task_result(&req, t)));
 		}
 		break;
 	}

@@ -1,6 +1,12 @@
 /* http_client: an asynchronous HTTP/1.1 client, libcurl's multi-socket interface driven by a
  * libuv loop.
  *
+ * Loading: libcurl is not linked but loaded by the first transfer (http/curl_api), which
+ * also makes the client's multi handle; http_client_new touches no libcurl at all. The
+ * daemon makes its client at start while its default configuration never sends over HTTP,
+ * and libcurl with the libraries it needs and OpenSSL's libssl initialised costs a few MiB.
+ * Without libcurl every transfer fails at http_client_start with AA_EIO (logged once).
+ *
  * Driving: curl says through its socket callback which sockets to watch (one uv_poll_t each,
  * keyed to curl's socket entry with curl_multi_assign, never by descriptor number, because
  * curl may reuse a descriptor after CURL_POLL_REMOVE) and through its timer callback when to
@@ -23,7 +29,6 @@
  * is not something to do behind the caller's back; a 3xx reaches done as a status. */
 #include "http/client.h"
 
-#include <curl/curl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "http/curl_api.h"
 #include "http/sse.h"
 
 struct http_socket {
@@ -65,7 +71,7 @@ struct http_transfer {
 
 struct http_client {
 	uv_loop_t *loop;
-	CURLM *multi; /* NULL once closed */
+	CURLM *multi; /* NULL before the first transfer and once closed */
 	struct http_client_options opt;
 	char *ca_file;
 	uv_timer_t curl_timer;
@@ -84,6 +90,7 @@ struct http_client {
 
 static void client_flush(struct http_client *c);
 static void client_on_deadline(uv_timer_t *h);
+static int client_start_curl(struct http_client *c);
 
 void http_client_options_default(struct http_client_options *o)
 {
@@ -130,7 +137,7 @@ static void client_drive(struct http_client *c, curl_socket_t fd, int flags)
 		return;
 	int running;
 	c->in_curl++;
-	curl_multi_socket_action(c->multi, fd, flags, &running);
+	http_curl.multi_socket_action(c->multi, fd, flags, &running);
 	c->in_curl--;
 	client_flush(c);
 }
@@ -163,7 +170,7 @@ static struct http_socket *socket_open(struct http_client *c, curl_socket_t fd)
 		c->sockets->prev = s;
 	c->sockets = s;
 	c->open_handles++;
-	curl_multi_assign(c->multi, fd, s);
+	http_curl.multi_assign(c->multi, fd, s);
 	return s;
 }
 
@@ -178,7 +185,7 @@ static void socket_close(struct http_client *c, struct http_socket *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	if (c->multi)
-		curl_multi_assign(c->multi, s->fd, NULL);
+		http_curl.multi_assign(c->multi, s->fd, NULL);
 	uv_close((uv_handle_t *)&s->poll, socket_on_closed);
 }
 
@@ -261,8 +268,8 @@ static void client_rearm_deadlines(struct http_client *c)
 
 static void transfer_free(struct http_transfer *t)
 {
-	curl_easy_cleanup(t->easy);
-	curl_slist_free_all(t->headers);
+	http_curl.easy_cleanup(t->easy);
+	http_curl.slist_free_all(t->headers);
 	aa_buf_free(&t->body);
 	sse_parser_free(&t->sse);
 	free(t);
@@ -270,7 +277,7 @@ static void transfer_free(struct http_transfer *t)
 
 static int transfer_add(struct http_transfer *t)
 {
-	if (curl_multi_add_handle(t->client->multi, t->easy) != CURLM_OK)
+	if (http_curl.multi_add_handle(t->client->multi, t->easy) != CURLM_OK)
 		return AA_EIO;
 	t->added = true;
 	return 0;
@@ -281,7 +288,7 @@ static void transfer_detach(struct http_transfer *t)
 {
 	struct http_client *c = t->client;
 	if (t->added && c->multi)
-		curl_multi_remove_handle(c->multi, t->easy);
+		http_curl.multi_remove_handle(c->multi, t->easy);
 	t->added = false;
 	if (!t->linked)
 		return;
@@ -300,8 +307,8 @@ static void transfer_response(struct http_transfer *t, struct http_response *res
 {
 	long status = 0;
 	char *type = NULL;
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+	http_curl.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	http_curl.easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
 	resp->status = status;
 	resp->content_type = type ? type : "";
 	resp->body = "";
@@ -319,7 +326,7 @@ static void transfer_log_failure(struct http_transfer *t, int err)
 	if (!aa_log_enabled(AA_LOG_DEBUG))
 		return;
 	char *url = NULL;
-	curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
+	http_curl.easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
 	aa_log(AA_LOG_DEBUG, "http transfer failed", "url", url ? url : "", "error",
 	       aa_strerror(err), "detail", t->errbuf, NULL);
 }
@@ -401,10 +408,10 @@ static void transfer_check_stream(struct http_transfer *t)
 {
 	long status = 0;
 	char *type = NULL;
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	http_curl.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200)
 		return;
-	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+	http_curl.easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
 	if (!type || !content_type_is_sse(type))
 		return;
 	t->streaming = true;
@@ -448,13 +455,13 @@ static size_t transfer_on_body(char *bytes, size_t size, size_t count, void *use
 
 static bool http_url_is_valid(const char *url)
 {
-	CURLU *u = curl_url();
+	CURLU *u = http_curl.url();
 	char *scheme = NULL;
-	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	bool ok = u && http_curl.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		  http_curl.url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
 		  (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
-	curl_free(scheme);
-	curl_url_cleanup(u);
+	http_curl.free(scheme);
+	http_curl.url_cleanup(u);
 	return ok;
 }
 
@@ -462,11 +469,11 @@ static int transfer_set_headers(struct http_transfer *t, const char *const *head
 {
 	/* Without this curl sends "Expect: 100-continue" for larger bodies and waits up to a
 	 * second for servers that never answer it. */
-	t->headers = curl_slist_append(NULL, "Expect:");
+	t->headers = http_curl.slist_append(NULL, "Expect:");
 	for (size_t i = 0; headers && headers[i]; i++) {
 		if (strpbrk(headers[i], "\r\n"))
 			return AA_EINVAL; /* header injection */
-		struct curl_slist *l = curl_slist_append(t->headers, headers[i]);
+		struct curl_slist *l = http_curl.slist_append(t->headers, headers[i]);
 		if (!l)
 			return AA_EIO;
 		t->headers = l;
@@ -477,9 +484,9 @@ static int transfer_set_headers(struct http_transfer *t, const char *const *head
 static int transfer_set_body(struct http_transfer *t, const struct http_request_spec *req)
 {
 	CURL *e = t->easy;
-	bool bad = curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") != CURLE_OK;
+	bool bad = http_curl.easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") != CURLE_OK;
 	return bad ? AA_EIO : 0;
 }
 
@@ -490,34 +497,34 @@ static int transfer_setup(struct http_transfer *t, const struct http_request_spe
 	int rc = transfer_set_headers(t, req->headers);
 	if (rc < 0)
 		return rc;
-	bool bad = curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)t) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, transfer_on_body) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)t) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, transfer_on_header) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)t) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "agentanycastd/" AA_VERSION) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->opt.connect_timeout_ms) != CURLE_OK;
+	bool bad = http_curl.easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_PRIVATE, (void *)t) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, transfer_on_body) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_WRITEDATA, (void *)t) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, transfer_on_header) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_HEADERDATA, (void *)t) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_USERAGENT, "agentanycastd/" AA_VERSION) != CURLE_OK;
+	bad |= http_curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->opt.connect_timeout_ms) != CURLE_OK;
 	if (!t->on_event) {
 		/* Streams get our own deadlines instead (see the top of this file). */
-		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->opt.timeout_ms) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+		bad |= http_curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->opt.timeout_ms) != CURLE_OK;
+		bad |= http_curl.easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 					(curl_off_t)c->opt.max_response) != CURLE_OK;
 	}
 	if (c->ca_file)
-		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
+		bad |= http_curl.easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
 	if (bad)
 		return AA_EIO;
 	if (post)
 		return transfer_set_body(t, req);
-	return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : AA_EIO;
+	return http_curl.easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ? 0 : AA_EIO;
 }
 
 static int request_check(const struct http_request_spec *req, bool *post)
@@ -554,12 +561,15 @@ int http_client_start(struct http_client *c, const struct http_request_spec *req
 		return AA_EINVAL;
 	if (c->closing)
 		return AA_ECLOSED;
-	int rc = request_check(req, &post);
+	int rc = client_start_curl(c);
+	if (rc < 0)
+		return rc;
+	rc = request_check(req, &post);
 	if (rc < 0)
 		return rc;
 	if (c->n_transfers >= c->opt.max_transfers)
 		return AA_ENOMEM;
-	CURL *easy = curl_easy_init();
+	CURL *easy = http_curl.easy_init();
 	if (!easy)
 		return AA_EIO;
 	struct http_transfer *t = aa_calloc(1, sizeof *t);
@@ -657,12 +667,12 @@ static void client_read_messages(struct http_client *c)
 {
 	CURLMsg *m;
 	int left;
-	while (c->multi && (m = curl_multi_info_read(c->multi, &left))) {
+	while (c->multi && (m = http_curl.multi_info_read(c->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		CURLcode result = m->data.result;
 		void *priv = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+		http_curl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 		struct http_transfer *t = priv;
 		if (t->cancelled) {
 			transfer_detach(t);
@@ -687,28 +697,42 @@ static void client_flush(struct http_client *c)
 
 /* --- lifetime ------------------------------------------------------------------------- */
 
-/* curl_global_init is not thread-safe, so it runs here, guarded by a flag, and the first
- * client must be made before any other thread uses libcurl (the daemon makes its clients
- * on the loop thread at startup). curl_global_cleanup is left to process exit. */
-static int http_global_init(void)
-{
-	static bool ready;
-	if (ready)
-		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return AA_EIO;
-	ready = true;
-	return 0;
-}
-
 static int client_setup_multi(struct http_client *c)
 {
 	CURLM *m = c->multi;
-	bool bad = curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, client_on_curl_socket) != CURLM_OK;
-	bad |= curl_multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)c) != CURLM_OK;
-	bad |= curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, client_on_curl_timer) != CURLM_OK;
-	bad |= curl_multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != CURLM_OK;
+	bool bad = http_curl.multi_setopt(m, CURLMOPT_SOCKETFUNCTION, client_on_curl_socket) != CURLM_OK;
+	bad |= http_curl.multi_setopt(m, CURLMOPT_SOCKETDATA, (void *)c) != CURLM_OK;
+	bad |= http_curl.multi_setopt(m, CURLMOPT_TIMERFUNCTION, client_on_curl_timer) != CURLM_OK;
+	bad |= http_curl.multi_setopt(m, CURLMOPT_TIMERDATA, (void *)c) != CURLM_OK;
 	return bad ? AA_EIO : 0;
+}
+
+/* The first transfer loads libcurl (once per process: curl_api) and makes the multi handle.
+ * It runs on the loop thread, like every http_client_start, so curl_global_init does too.
+ * A failed load is final: this and every later transfer fails with AA_EIO. The reason is
+ * logged once per process; the callers only see the code. */
+static int client_start_curl(struct http_client *c)
+{
+	static bool load_failure_logged;
+	if (c->multi)
+		return 0;
+	const char *why = "";
+	if (http_curl_load(&why) < 0) {
+		aa_log(load_failure_logged ? AA_LOG_DEBUG : AA_LOG_ERROR,
+		       "http client: libcurl is unavailable, outbound HTTP requests fail", "detail",
+		       why, NULL);
+		load_failure_logged = true;
+		return AA_EIO;
+	}
+	c->multi = http_curl.multi_init();
+	if (!c->multi)
+		return AA_EIO;
+	if (client_setup_multi(c) < 0) {
+		http_curl.multi_cleanup(c->multi);
+		c->multi = NULL;
+		return AA_EIO;
+	}
+	return 0;
 }
 
 int http_client_new(uv_loop_t *loop, const struct http_client_options *o, struct http_client **out)
@@ -722,24 +746,11 @@ int http_client_new(uv_loop_t *loop, const struct http_client_options *o, struct
 	    o->connect_timeout_ms > LONG_MAX || o->timeout_ms > LONG_MAX ||
 	    o->stream_idle_ms > LONG_MAX)
 		return AA_EINVAL;
-	int rc = http_global_init();
-	if (rc < 0)
-		return rc;
-	CURLM *multi = curl_multi_init();
-	if (!multi)
-		return AA_EIO;
 	struct http_client *c = aa_calloc(1, sizeof *c);
 	c->loop = loop;
-	c->multi = multi;
 	c->opt = *o;
 	c->ca_file = o->ca_file ? aa_strdup(o->ca_file) : NULL;
 	c->opt.ca_file = c->ca_file;
-	if (client_setup_multi(c) < 0) {
-		curl_multi_cleanup(multi);
-		free(c->ca_file);
-		free(c);
-		return AA_EIO;
-	}
 	uv_timer_init(loop, &c->curl_timer);
 	uv_timer_init(loop, &c->deadline_timer);
 	c->curl_timer.data = c;
@@ -761,7 +772,8 @@ static void client_close_now(struct http_client *c)
 		socket_close(c, c->sockets);
 	CURLM *multi = c->multi;
 	c->multi = NULL;
-	curl_multi_cleanup(multi);
+	if (multi) /* NULL when no transfer ever started: libcurl may not even be loaded */
+		http_curl.multi_cleanup(multi);
 	uv_close((uv_handle_t *)&c->curl_timer, client_on_timer_closed);
 	uv_close((uv_handle_t *)&c->deadline_timer, client_on_timer_closed);
 }

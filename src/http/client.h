@@ -30,8 +30,8 @@ struct http_client_options {
 };
 void http_client_options_default(struct http_client_options *o);
 
-/* o NULL: the defaults; o->ca_file is copied. The first call initialises libcurl globally,
- * which is not thread-safe: make the first client before other threads use libcurl. */
+/* o NULL: the defaults; o->ca_file is copied. Loads nothing: libcurl (libcurl.so.4) is
+ * loaded and initialised by the process's first http_client_start, on the loop thread. */
 int http_client_new(uv_loop_t *loop, const struct http_client_options *o, struct http_client **out);
 /* Ends every transfer (done gets AA_ECLOSED; starting more fails with AA_ECLOSED), then calls
  * close_cb (may be NULL) once the loop has closed the client's handles; c is freed then.
@@ -68,7 +68,8 @@ typedef int (*http_event_cb)(void *user, const char *data, size_t len);
  * if the response is text/event-stream its events go to on_event as they arrive and done
  * runs at the end of the stream (stream_idle_ms applies instead of timeout_ms); any other
  * content type is buffered as usual (e.g. a JSON-RPC error reply). *out (optional) lets the
- * caller cancel. */
+ * caller cancel. AA_EIO when libcurl cannot be loaded (the reason is logged), for this and
+ * every later transfer. */
 int http_client_start(struct http_client *c, const struct http_request_spec *req,
 		      http_event_cb on_event, http_done_cb done, void *user,
 		      struct http_transfer **out);

@@ -1,12 +1,14 @@
 /* http_server: libmicrohttpd driven by the libuv loop (see server.h). MHD runs in external
  * polling mode with its own epoll set: the epoll fd is one uv_poll, MHD's next timeout one
  * uv_timer, and every MHD_run() happens from those two callbacks — so MHD's callbacks (and
- * with them our handlers) always run on the loop thread and never re-enter MHD_run(). */
+ * with them our handlers) always run on the loop thread and never re-enter MHD_run().
+ *
+ * libmicrohttpd is not linked: http_server_new loads it (http/mhd_api) the first time a
+ * server is wanted, so a daemon with the bridge and metrics off never maps it. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "http/mhd_api.h"
 
 struct header {
 	char *name, *value;
@@ -100,7 +103,7 @@ static void arm_timer(struct http_server *s)
 	if (s->closing)
 		return;
 	MHD_UNSIGNED_LONG_LONG ms = 0;
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
+	if (http_mhd.get_timeout(s->mhd, &ms) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, ms, 0);
 	else
 		uv_timer_stop(&s->timer);
@@ -111,7 +114,7 @@ static void run_mhd(struct http_server *s)
 	if (s->running || s->closing)
 		return;
 	s->running = true;
-	MHD_run(s->mhd);
+	http_mhd.run(s->mhd);
 	s->running = false;
 	arm_timer(s);
 }
@@ -159,7 +162,7 @@ static void ex_free(struct http_exchange *ex)
 	if (ex->next)
 		ex->next->prev = ex->prev;
 	if (ex->pending)
-		MHD_destroy_response(ex->pending);
+		http_mhd.destroy_response(ex->pending);
 	free_headers(ex->headers);
 	aa_buf_free(&ex->body);
 	aa_buf_free(&ex->out);
@@ -183,25 +186,25 @@ static void ex_resume(struct http_exchange *ex)
 	if (!ex->suspended)
 		return;
 	ex->suspended = false;
-	MHD_resume_connection(ex->conn);
+	http_mhd.resume_connection(ex->conn);
 	schedule_run(ex->s);
 }
 
 static void apply_headers(struct http_exchange *ex, struct MHD_Response *r)
 {
 	for (struct header *h = ex->headers; h; h = h->next)
-		MHD_add_response_header(r, h->name, h->value);
+		http_mhd.add_response_header(r, h->name, h->value);
 }
 
 static struct MHD_Response *text_response(const char *text)
 {
-	return MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	return http_mhd.create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 }
 
 static enum MHD_Result queue(struct http_exchange *ex, unsigned status, struct MHD_Response *r)
 {
-	enum MHD_Result rc = MHD_queue_response(ex->conn, status, r);
-	MHD_destroy_response(r);
+	enum MHD_Result rc = http_mhd.queue_response(ex->conn, status, r);
+	http_mhd.destroy_response(r);
 	return rc;
 }
 
@@ -225,7 +228,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (ex->stream_end || ex->s->closing)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	ex->suspended = true;
-	MHD_suspend_connection(ex->conn);
+	http_mhd.suspend_connection(ex->conn);
 	return 0;
 }
 
@@ -243,7 +246,7 @@ static enum MHD_Result queue_answer(struct http_exchange *ex)
 
 static int64_t content_length(struct MHD_Connection *c)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *v = http_mhd.lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (!v)
 		return -1;
 	char *end;
@@ -255,7 +258,7 @@ static int64_t content_length(struct MHD_Connection *c)
 static void fill_peer(struct http_exchange *ex)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		http_mhd.get_connection_info(ex->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ex->peer, sizeof ex->peer);
@@ -341,7 +344,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	if (ex->state == EX_HANDLING) {
 		/* Answered later: park the connection until http_reply / http_stream_start. */
 		ex->suspended = true;
-		MHD_suspend_connection(c);
+		http_mhd.suspend_connection(c);
 	}
 	return MHD_YES;
 }
@@ -381,7 +384,7 @@ const char *http_peer(const struct http_exchange *ex) { return ex->peer; }
 
 const char *http_header(const struct http_exchange *ex, const char *name)
 {
-	return MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, name);
+	return http_mhd.lookup_connection_value(ex->conn, MHD_HEADER_KIND, name);
 }
 
 const char *http_body(const struct http_exchange *ex, size_t *len)
@@ -411,7 +414,7 @@ static void set_pending(struct http_exchange *ex, unsigned status, struct MHD_Re
 			const char *content_type)
 {
 	if (content_type)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+		http_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	apply_headers(ex, r);
 	ex->pending = r;
 	ex->pending_status = status;
@@ -424,7 +427,7 @@ void http_reply(struct http_exchange *ex, unsigned status, const char *content_t
 {
 	if (ex->state != EX_HANDLING || ex->pending)
 		return;
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = http_mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		abort(); /* MHD fails here only when out of memory (mem.h: OOM aborts) */
 	set_pending(ex, status, r, content_type);
@@ -451,7 +454,7 @@ void http_stream_start(struct http_exchange *ex, unsigned status, const char *co
 {
 	if (ex->state != EX_HANDLING || ex->pending)
 		return;
-	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+	struct MHD_Response *r = http_mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 								  stream_reader, ex, NULL);
 	if (!r)
 		abort(); /* MHD fails here only when out of memory (mem.h: OOM aborts) */
@@ -615,6 +618,12 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *o, http_h
 		why_len = sizeof scratch;
 	}
 	why[0] = 0;
+	const char *load_why = "";
+	if (http_mhd_load(&load_why) < 0) {
+		aa_set_why(why, why_len, "the %s HTTP server needs libmicrohttpd: %s",
+			   o->name ? o->name : "http", load_why);
+		return AA_EIO;
+	}
 	struct http_server *s = aa_calloc(1, sizeof *s);
 	s->loop = loop;
 	s->o = *o;
@@ -647,7 +656,7 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *o, http_h
 		{ want_tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->key_pem },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
+	s->mhd = http_mhd.start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
 		close(fd);
@@ -657,7 +666,7 @@ int http_server_new(uv_loop_t *loop, const struct http_server_options *o, http_h
 		goto fail;
 	}
 	s->tls = want_tls;
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *di = http_mhd.get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	uv_poll_init(loop, &s->poll, di->epoll_fd);
 	uv_timer_init(loop, &s->timer);
 	s->poll.data = s->timer.data = s;
@@ -705,16 +714,16 @@ void http_server_close(struct http_server *s, void (*close_cb)(void *user), void
 		ex->stream_end = true;
 		if (ex->suspended) {
 			ex->suspended = false;
-			MHD_resume_connection(ex->conn);
+			http_mhd.resume_connection(ex->conn);
 		}
 	}
 	s->running = true;
-	MHD_run(s->mhd);
+	http_mhd.run(s->mhd);
 	s->running = false;
 	s->closing = true;
 	uv_poll_stop(&s->poll);
 	uv_timer_stop(&s->timer);
-	MHD_stop_daemon(s->mhd);
+	http_mhd.stop_daemon(s->mhd);
 	s->mhd = NULL;
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->timer, on_handle_closed);

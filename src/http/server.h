@@ -47,7 +47,8 @@ void http_server_options_default(struct http_server_options *o);
 typedef void (*http_handler_fn)(void *user, struct http_exchange *ex);
 
 /* Binds and starts serving. why (optional) receives a reason on failure: a bad listen
- * address (AA_EINVAL), unreadable TLS files (AA_EIO), bind failure (AA_EIO). */
+ * address (AA_EINVAL), unreadable TLS files (AA_EIO), bind failure (AA_EIO), libmicrohttpd
+ * (loaded by the first call) missing (AA_EIO). */
 int http_server_new(uv_loop_t *loop, const struct http_server_options *o, http_handler_fn handler,
 		    void *user, struct http_server **out, char *why, size_t why_len);
 /* The bound address as HOST:PORT (the real port when ":0" was asked). */

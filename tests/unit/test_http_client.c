@@ -3,7 +3,12 @@
  * answers from a script of pieces (each after a delay, optionally framed as a chunk), then
  * closes or holds the connection until the client drops it. The client runs on a libuv loop
  * in the test thread; every test is bounded by a guard timer. HTTPS is served by
- * `openssl s_server -WWW` with a self-signed certificate made at test time. */
+ * `openssl s_server -WWW` with a self-signed certificate made at test time.
+ *
+ * libcurl is loaded with dlopen by the first transfer, and this program does not link it,
+ * so whether it is loaded can be asked with RTLD_NOLOAD. Those tests run in child processes
+ * (earlier tests have loaded it in this one); the one without libcurl re-executes this
+ * program with a broken libcurl.so.4 first on LD_LIBRARY_PATH. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +19,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +35,9 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "http/client.h"
+
+#define LIBCURL_SONAME "libcurl.so.4"
+#define CHILD_WITHOUT_LIBCURL "--child-without-libcurl"
 
 /* --- the scripted server ---------------------------------------------------------------- */
 
@@ -860,10 +870,152 @@ static void test_https_verifies_against_ca_file(void **state)
 	tls_server_stop(&tls);
 }
 
-int main(void)
+/* --- tests: loading libcurl ------------------------------------------------------------ */
+
+/* Whether libcurl is in this process, without loading it. */
+static bool libcurl_loaded(void)
 {
+	void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_NOLOAD);
+	if (h)
+		dlclose(h);
+	return h != NULL;
+}
+
+static void child_on_done(void *user, int err, const struct http_response *resp)
+{
+	*(int *)user = err;
+}
+
+static void child_on_closed(void *user)
+{
+	*(bool *)user = true;
+}
+
+static int child_on_event(void *user, const char *data, size_t len)
+{
+	return 0;
+}
+
+/* Runs in a forked child (no cmocka asserts there): 0, or the number of the failed check. */
+static int child_client_loads_libcurl_on_first_transfer(void)
+{
+	if (libcurl_loaded())
+		return 1; /* the test binary links libcurl: this test cannot tell anything */
+	uv_loop_t loop;
+	struct http_client *c;
+	if (uv_loop_init(&loop) != 0 || http_client_new(&loop, NULL, &c) != 0)
+		return 2;
+	if (libcurl_loaded())
+		return 3;
+	int err = 1;
+	bool closed = false;
+	struct http_request_spec req = { .method = "GET", .url = "http://127.0.0.1:9/" };
+	if (http_client_start(c, &req, NULL, child_on_done, &err, NULL) != 0)
+		return 4;
+	if (!libcurl_loaded())
+		return 5;
+	http_client_close(c, child_on_closed, &closed);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (!closed || err != AA_ECLOSED)
+		return 6;
+	return uv_loop_close(&loop) == 0 ? 0 : 7;
+}
+
+static void test_http_client_new_does_not_load_libcurl(void **state)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_client_loads_libcurl_on_first_transfer());
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The re-executed child of the next test: libcurl.so.4 resolves to an empty file. */
+static int child_without_libcurl(void)
+{
+	uv_loop_t loop;
+	struct http_client *c;
+	if (uv_loop_init(&loop) != 0 || http_client_new(&loop, NULL, &c) != 0)
+		return 2;
+	int err = 1;
+	bool closed = false;
+	struct http_request_spec get_req = { .method = "GET", .url = "http://127.0.0.1:9/" };
+	struct http_request_spec post_req = { .method = "POST", .url = "http://127.0.0.1:9/",
+					      .body = "{}", .body_len = 2 };
+	struct http_transfer *t = (struct http_transfer *)&err;
+	if (http_client_start(c, &get_req, NULL, child_on_done, &err, &t) != AA_EIO || t)
+		return 3;
+	/* Not retried: later transfers fail the same way, streaming or not. */
+	if (http_client_start(c, &post_req, child_on_event, child_on_done, &err, NULL) != AA_EIO)
+		return 4;
+	if (http_client_start(c, &get_req, NULL, child_on_done, &err, NULL) != AA_EIO)
+		return 5;
+	http_client_close(c, child_on_closed, &closed);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (!closed || err != 1) /* done never runs for a transfer that did not start */
+		return 6;
+	return uv_loop_close(&loop) == 0 ? 0 : 7;
+}
+
+static char *read_small_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *text = aa_calloc(1, 65536);
+	size_t n = fread(text, 1, 65535, f);
+	text[n] = 0;
+	fclose(f);
+	return text;
+}
+
+static void test_http_transfers_fail_cleanly_without_libcurl(void **state)
+{
+	char dir[] = "/tmp/aa-test-nocurl.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *lib = aa_sprintf("%s/%s", dir, LIBCURL_SONAME);
+	char *log = aa_sprintf("%s/stderr", dir);
+	int fd = open(lib, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (lfd < 0 || dup2(lfd, 2) < 0 || setenv("LD_LIBRARY_PATH", dir, 1) != 0)
+			_exit(126);
+		execl("/proc/self/exe", "test_http_client", CHILD_WITHOUT_LIBCURL, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	char *text = read_small_file(log);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		print_message("child stderr:\n%s\n", text);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* One error line naming the library and why it could not be loaded. */
+	assert_non_null(strstr(text, "libcurl is unavailable"));
+	assert_non_null(strstr(text, "cannot load " LIBCURL_SONAME));
+	assert_null(strstr(strstr(text, "libcurl is unavailable") + 1, "libcurl is unavailable"));
+	free(text);
+	unlink(log);
+	unlink(lib);
+	rmdir(dir);
+	free(log);
+	free(lib);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], CHILD_WITHOUT_LIBCURL) == 0)
+		return child_without_libcurl();
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_client_new_does_not_load_libcurl),
+		cmocka_unit_test(test_http_transfers_fail_cleanly_without_libcurl),
 		cmocka_unit_test(test_http_get_delivers_status_type_and_body),
 		cmocka_unit_test(test_http_post_sends_body_and_headers),
 		cmocka_unit_test(test_http_error_status_is_a_response),
