@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "base/err.h"
+#include "p2p/chacha20.h"
 
 typedef unsigned __int128 u128;
 
@@ -182,55 +183,40 @@ static void aead_tag(uint8_t tag[16], const uint8_t *ad, size_t adlen, const uin
 	poly1305_final(&p, tag);
 }
 
-/* Messages up to this size get block 0 (the one-time key) and their keystream from ONE
- * ChaCha20 call over a stack buffer: per call, libsodium's set-up costs about as much as a
- * block, and a small frame needs only one or two blocks. */
-#define ONE_CALL_MAX 2048
-
-/* work[0..64) = block 0, work[64..64+n) = x XOR keystream from block 1 on. */
-static void xor_from_block0(uint8_t *work, const uint8_t *x, size_t n,
-			    const uint8_t nonce[CHACHAPOLY_NONCE_BYTES],
-			    const uint8_t key[CHACHAPOLY_KEY_BYTES])
-{
-	memset(work, 0, 64);
-	memcpy(work + 64, x, n);
-	crypto_stream_chacha20_ietf_xor_ic(work, work, 64 + n, nonce, 0, key);
-}
+/* Frames up to this size are opened through a stack buffer, so that block 0 (the one-time
+ * key) and the keystream come out of the same SIMD passes while the tag is still unchecked;
+ * noise.c sends nothing larger this way. Longer messages take block 0 alone first. */
+#define OPEN_BUFFER_MAX 2048
 
 void chachapoly_seal(uint8_t *c, uint8_t tag[CHACHAPOLY_TAG_BYTES], const uint8_t *m, size_t n,
 		     const uint8_t *ad, size_t adlen, const uint8_t nonce[CHACHAPOLY_NONCE_BYTES],
 		     const uint8_t key[CHACHAPOLY_KEY_BYTES])
 {
-	uint8_t work[64 + ONE_CALL_MAX];
-	if (n <= ONE_CALL_MAX) {
-		xor_from_block0(work, m, n, nonce, key);
-		memcpy(c, work + 64, n);
-	} else {
-		crypto_stream_chacha20_ietf(work, 32, nonce, key);
-		crypto_stream_chacha20_ietf_xor_ic(c, m, n, nonce, 1, key);
-	}
-	aead_tag(tag, ad, adlen, c, n, work);
-	sodium_memzero(work, 64);
+	uint8_t otk[32];
+	chacha20_aead_xor(otk, c, m, n, key, nonce);
+	aead_tag(tag, ad, adlen, c, n, otk);
+	sodium_memzero(otk, sizeof otk);
 }
 
 int chachapoly_open(uint8_t *m, const uint8_t *c, size_t n, const uint8_t tag[CHACHAPOLY_TAG_BYTES],
 		    const uint8_t *ad, size_t adlen, const uint8_t nonce[CHACHAPOLY_NONCE_BYTES],
 		    const uint8_t key[CHACHAPOLY_KEY_BYTES])
 {
-	uint8_t work[64 + ONE_CALL_MAX], want[CHACHAPOLY_TAG_BYTES];
-	bool one_call = n <= ONE_CALL_MAX;
-	if (one_call)
-		xor_from_block0(work, c, n, nonce, key); /* the plaintext waits in work */
-	else
-		crypto_stream_chacha20_ietf(work, 32, nonce, key);
-	aead_tag(want, ad, adlen, c, n, work);
-	sodium_memzero(work, 64);
-	int ok = crypto_verify_16(want, tag) == 0;
-	if (!ok)
+	/* §2.8: the tag is over the ciphertext, and m is written only once it checks out. */
+	uint8_t otk[32], want[CHACHAPOLY_TAG_BYTES], work[OPEN_BUFFER_MAX];
+	bool buffered = n <= OPEN_BUFFER_MAX;
+	chacha20_aead_xor(otk, work, c, buffered ? n : 0, key, nonce);
+	aead_tag(want, ad, adlen, c, n, otk);
+	sodium_memzero(otk, sizeof otk);
+	if (crypto_verify_16(want, tag) != 0) {
+		/* work holds c XOR keystream, the would-be plaintext of a forged frame: wipe it. */
+		if (buffered)
+			sodium_memzero(work, n);
 		return AA_ECRYPTO;
-	if (one_call)
-		memcpy(m, work + 64, n);
+	}
+	if (buffered)
+		memcpy(m, work, n);
 	else
-		crypto_stream_chacha20_ietf_xor_ic(m, c, n, nonce, 1, key);
+		chacha20_xor(m, c, n, key, nonce, 1);
 	return 0;
 }
