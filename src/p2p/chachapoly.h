@@ -3,8 +3,8 @@
  *
  * Why not libsodium's: its Poly1305 picks an SSE2 implementation built for long inputs, whose
  * set-up (powers of r) costs more than the 3–4 blocks of a small frame; that set-up was a
- * third of a ping's instructions (callgrind). Here Poly1305 is the plain radix-2^44
- * evaluation with 64×64→128-bit products, from RFC 8439 §2.5. ChaCha20 is ours too
+ * third of a ping's instructions (callgrind). Here Poly1305 is the plain evaluation of
+ * RFC 8439 §2.5 in radix 2^64 (four 64×64→128-bit products a block). ChaCha20 is ours too
  * (p2p/chacha20): a frame needs block 0 (the Poly1305 key) and one or two data blocks, which
  * libsodium made in ~1300 instructions per ping frame (callgrind) and ours makes in one SIMD
  * pass of ~470 (AVX2) or ~370 (AVX-512). Same algorithm, same bytes on the wire; tested
@@ -22,7 +22,7 @@
 
 /* Poly1305 one-time authenticator (RFC 8439 §2.5), incremental. */
 struct poly1305 {
-	uint64_t r[3], h[3], s[2];
+	uint64_t r[2], h[3], s[2];
 	uint8_t buf[16];
 	size_t used;
 };

@@ -142,6 +142,34 @@ static void test_poly1305_matches_libsodium(void **state)
 	}
 }
 
+/* The accumulator's top limb at its largest, for many blocks: the largest r and s, and
+ * blocks of all ones (each adds 2^129 − 1), and near-maximal random ones. */
+static void test_poly1305_long_extreme_inputs_match_libsodium(void **state)
+{
+	(void)state;
+	static uint8_t m[4096];
+	uint8_t key[32], tag[16], want[16];
+	for (int round = 0; round < 6; round++) {
+		memset(key, 0xff, sizeof key);
+		memset(m, 0xff, sizeof m);
+		if (round & 1)
+			randombytes_buf(key + 16, 16);
+		if (round >= 2)
+			for (size_t i = 0; i < sizeof m; i++)
+				m[i] |= (uint8_t)randombytes_uniform(256) | 0xf0;
+		if (round >= 4)
+			randombytes_buf(key, 16);
+		for (size_t n = 4096 - 33; n <= 4096; n += 11) {
+			crypto_onetimeauth_poly1305(want, m, n, key);
+			struct poly1305 p;
+			poly1305_init(&p, key);
+			poly1305_update(&p, m, n);
+			poly1305_final(&p, tag);
+			assert_memory_equal(tag, want, 16);
+		}
+	}
+}
+
 /* ---- ChaCha20 ---------------------------------------------------------------------------- */
 
 /* One block of keystream per implementation, against an RFC vector. */
@@ -573,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_poly1305_rfc_example),
 		cmocka_unit_test(test_poly1305_reduction_edges),
 		cmocka_unit_test(test_poly1305_matches_libsodium),
+		cmocka_unit_test(test_poly1305_long_extreme_inputs_match_libsodium),
 		cmocka_unit_test(test_chacha20_block_rfc_2_3_2),
 		cmocka_unit_test(test_chacha20_blocks_rfc_a_1),
 		cmocka_unit_test(test_chacha20_encryption_rfc_2_4_2),
