@@ -318,7 +318,8 @@ static struct eng_op *op_new(struct a2a_node *n, struct task_rec *r)
 
 static void on_op_commit(int status, const struct store_batch *b, void *arg);
 
-/* op's batch queues envelope_id for peer (router_batch_enqueue). */
+/* op's batch queues envelope_id for peer (router_batch_enqueue succeeded: a failed push
+ * fails the batch, and router.c counted nothing for it). */
 static void op_queued(struct eng_op *op, const struct p2p_peer_id *peer, const char *envelope_id)
 {
 	if (op->nkick == (int)(sizeof op->kick_envelopes / sizeof op->kick_envelopes[0]))
@@ -418,9 +419,10 @@ static void enqueue_envelope(struct a2a_node *n, struct task_rec *r, struct eng_
 	struct aa_buf packed;
 	aa_buf_init(&packed);
 	router_envelope_pack(&env, env_id, &packed);
-	router_batch_enqueue(n, b, &r->peer, env_id, aa_slice_make(packed.p, packed.n));
+	int rc = router_batch_enqueue(n, b, &r->peer, env_id, aa_slice_make(packed.p, packed.n));
 	aa_buf_free(&packed);
-	op_queued(op, &r->peer, env_id);
+	if (rc == 0)
+		op_queued(op, &r->peer, env_id);
 }
 
 static void on_op_commit(int status, const struct store_batch *b, void *arg)
@@ -653,9 +655,10 @@ int a2a_send_task(struct a2a_node *n, const struct p2p_peer_id *peer, const char
 	struct aa_buf packed;
 	aa_buf_init(&packed);
 	router_envelope_pack(&env, env_id, &packed);
-	router_batch_enqueue(n, b, peer, env_id, aa_slice_make(packed.p, packed.n));
+	int rc = router_batch_enqueue(n, b, peer, env_id, aa_slice_make(packed.p, packed.n));
 	aa_buf_free(&packed);
-	op_queued(op, peer, env_id);
+	if (rc == 0)
+		op_queued(op, peer, env_id);
 	op_submit(n, b, op);
 	return 0;
 }
