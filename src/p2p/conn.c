@@ -221,7 +221,7 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 	}
 	size_t skip = 0;
 	if (c->write_queued == 0) {
-		uv_buf_t direct = uv_buf_init((char *)b->p, (unsigned)b->n);
+		uv_buf_t direct = { .base = (char *)b->p, .len = b->n };
 		int w = uv_try_write((uv_stream_t *)c->tcp, &direct, 1);
 		if (w > 0) {
 			c->env->bytes_out += (uint64_t)w;
@@ -232,7 +232,7 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 			return;
 		}
 		if (skip == b->n) {
-			aa_buf_reset(b);
+			b->n = 0; /* aa_buf_reset(), without the call on the per-ping path */
 			return;
 		}
 	}
@@ -259,9 +259,7 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
  * replies without reading them. */
 static bool reply_overflow(const struct p2p_conn *c)
 {
-	struct yamux_stats st;
-	yamux_session_stats(c->ys, &st);
-	return st.output_pending >= 2 * c->env->yamux.max_output;
+	return yamux_session_output_pending(c->ys) >= 2 * c->env->yamux.max_output;
 }
 
 /* Encrypts whatever the muxer layer has pending and writes it. */
@@ -280,14 +278,15 @@ static void flush_encrypted(struct p2p_conn *c)
 	 * connection, which flushes again: that nested flush gets a fresh buffer, and whichever
 	 * finishes second frees its own (return_seal_buf). */
 	struct aa_buf out = c->env->seal_buf;
-	aa_buf_init(&c->env->seal_buf);
-	aa_buf_reset(&out);
+	c->env->seal_buf = (struct aa_buf){ 0 }; /* aa_buf_init(), inline on the per-ping path */
+	out.n = 0;
 	if (c->plain_out.n) {
 		if (p2p_noise_session_encrypt(c->ns, c->plain_out.p, c->plain_out.n, &out) < 0)
 			goto nonce;
 		aa_buf_reset(&c->plain_out);
 	}
-	while (c->ys && c->write_queued + out.n < CONN_WRITE_HIGH_WATER) {
+	while (c->ys && c->write_queued + out.n < CONN_WRITE_HIGH_WATER &&
+	       yamux_session_output_pending(c->ys) > 0) {
 		struct aa_slice iov[CONN_CHUNKS_PER_WRITE];
 		size_t k = yamux_session_output_iov(c->ys, iov, CONN_CHUNKS_PER_WRITE);
 		if (k == 0)
@@ -975,11 +974,10 @@ static void input_plaintext(struct p2p_conn *c, const uint8_t *p, size_t n)
 	}
 	/* yamux answers SYNs beyond max_streams with RST (libp2p yamux spec, "ACK backlog"); a
 	 * peer that keeps opening streams regardless is flooding us, not pipelining. */
-	struct yamux_stats yst;
-	yamux_session_stats(c->ys, &yst);
-	c->env->streams_refused_yamux += yst.streams_refused - c->yamux_refused_seen;
-	c->yamux_refused_seen = yst.streams_refused;
-	if (yst.streams_refused + c->refused_streams > CONN_MAX_REFUSED_STREAMS)
+	uint64_t refused = yamux_session_streams_refused(c->ys);
+	c->env->streams_refused_yamux += refused - c->yamux_refused_seen;
+	c->yamux_refused_seen = refused;
+	if (refused + c->refused_streams > CONN_MAX_REFUSED_STREAMS)
 		conn_fail(c, AA_EPROTO, "peer keeps opening streams beyond the limit");
 }
 
@@ -1036,7 +1034,7 @@ static void input_raw(struct p2p_conn *c, uint8_t *p, size_t n)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct p2p_conn *c = h->data;
-	*buf = uv_buf_init((char *)c->env->read_buf, (unsigned)c->env->read_buf_len);
+	*buf = (uv_buf_t){ .base = (char *)c->env->read_buf, .len = c->env->read_buf_len };
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)

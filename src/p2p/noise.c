@@ -63,8 +63,12 @@ _Static_assert(sizeof(P2P_NOISE_PROTOCOL_NAME) - 1 == P2P_NOISE_HASH_BYTES,
 static void make_nonce(uint64_t n, uint8_t out[NONCE_BYTES])
 {
 	memset(out, 0, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(out + 4, &n, 8); /* one store per frame instead of eight */
+#else
 	for (int i = 0; i < 8; i++)
 		out[4 + i] = (uint8_t)(n >> (8 * i));
+#endif
 }
 
 /* ---- SymmetricState (noise spec §5.2) ---------------------------------------------------- */
@@ -567,7 +571,9 @@ int p2p_noise_session_encrypt(struct p2p_noise_session *s, const uint8_t *p, siz
 		return s->send_err;
 	if (n == 0)
 		return 0;
-	size_t frames = n / P2P_NOISE_MAX_PLAINTEXT + (n % P2P_NOISE_MAX_PLAINTEXT != 0);
+	/* Most writes fit one frame: skip the division then. */
+	size_t frames = n <= P2P_NOISE_MAX_PLAINTEXT ? 1
+		: n / P2P_NOISE_MAX_PLAINTEXT + (n % P2P_NOISE_MAX_PLAINTEXT != 0);
 	/* noise spec §5.1 / libp2p noise spec: nonces up to 2^64-2 may be used; a write that
 	 * would need 2^64-1 is refused whole, and the session can send no more. */
 	if ((uint64_t)frames > NONCE_LIMIT - s->send_n)
@@ -600,16 +606,18 @@ static int open_frame(struct p2p_noise_session *s, const uint8_t *ct, size_t len
 	uint8_t iv[NONCE_BYTES], tag[P2P_NOISE_TAG_BYTES];
 	make_nonce(s->recv_n, iv);
 	size_t n = len - P2P_NOISE_TAG_BYTES;
-	memcpy(tag, ct + n, sizeof tag);
 	int out_len;
 	if (n <= SMALL_FRAME_BYTES) {
-		if (chachapoly_open(dst, ct, n, tag, NULL, 0, iv, s->recv_key) != 0)
+		/* chachapoly_open checks the tag before it writes dst[0..n), which ends where the
+		 * tag begins, so the tag can be read in place. */
+		if (chachapoly_open(dst, ct, n, ct + n, NULL, 0, iv, s->recv_key) != 0)
 			return session_fail(s, &s->recv_err, AA_ECRYPTO,
 					    "transport frame %llu failed its MAC check",
 					    (unsigned long long)s->recv_n);
 		s->recv_n++;
 		return 0;
 	}
+	memcpy(tag, ct + n, sizeof tag);
 	if (EVP_DecryptInit_ex(s->recv_ctx, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(s->recv_ctx, EVP_CTRL_AEAD_SET_TAG, sizeof tag, tag) != 1 ||
 	    (n > 0 && EVP_DecryptUpdate(s->recv_ctx, dst, &out_len, ct, (int)n) != 1))

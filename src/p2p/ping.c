@@ -40,6 +40,9 @@ int p2p_ping_serve(struct p2p_host *h)
 
 /* ---- client ---------------------------------------------------------------------------- */
 
+/* Payloads per keystream refill: 8 × 32 bytes = four ChaCha20 blocks. */
+#define PING_POOL_PINGS 8
+
 struct ping_client {
 	p2p_ping_cb cb;
 	void *user;
@@ -50,9 +53,13 @@ struct ping_client {
 	uint64_t sent_at;
 	bool finished;
 	/* Payloads come from a ChaCha20 keystream keyed once per stream: unpredictable as the
-	 * spec wants, without a getrandom(2) system call on every round trip. */
+	 * spec wants, without a getrandom(2) system call on every round trip. The keystream is
+	 * made PING_POOL_PINGS payloads at a time: one SIMD pass of the block function yields
+	 * four blocks for about the price of one, and a ping needs only half a block. */
 	uint8_t key[CHACHA20_KEY_BYTES];
 	uint64_t counter;
+	uint8_t pool[PING_POOL_PINGS * P2P_PING_PAYLOAD];
+	size_t pool_used; /* payloads already taken from pool */
 };
 
 static void client_finish(struct ping_client *pc, int err, uint64_t rtt)
@@ -65,11 +72,16 @@ static void client_finish(struct ping_client *pc, int err, uint64_t rtt)
 
 static int client_send(struct p2p_stream *st, struct ping_client *pc)
 {
-	static const uint8_t zeros[P2P_PING_PAYLOAD];
-	uint8_t nonce[CHACHA20_NONCE_BYTES] = { 0 };
-	memcpy(nonce, &pc->counter, sizeof pc->counter);
-	pc->counter++;
-	chacha20_xor(pc->sent, zeros, sizeof pc->sent, pc->key, nonce, 0);
+	static const uint8_t zeros[sizeof pc->pool];
+	if (pc->pool_used == 0) {
+		/* Each refill has its own nonce, so no keystream byte is used twice. */
+		uint8_t nonce[CHACHA20_NONCE_BYTES] = { 0 };
+		memcpy(nonce, &pc->counter, sizeof pc->counter);
+		pc->counter++;
+		chacha20_xor(pc->pool, zeros, sizeof pc->pool, pc->key, nonce, 0);
+	}
+	memcpy(pc->sent, pc->pool + pc->pool_used * P2P_PING_PAYLOAD, sizeof pc->sent);
+	pc->pool_used = (pc->pool_used + 1) % PING_POOL_PINGS;
 	pc->ngot = 0;
 	pc->sent_at = aa_clock_mono_ns();
 	/* 32 bytes always fit a fresh stream's window. */
@@ -81,16 +93,24 @@ static size_t client_on_data(struct p2p_stream *st, const uint8_t *p, size_t n)
 	struct ping_client *pc = p2p_stream_user(st);
 	size_t used = 0;
 	while (used < n && !pc->finished) {
-		size_t take = P2P_PING_PAYLOAD - pc->ngot;
-		if (take > n - used)
-			take = n - used;
-		memcpy(pc->got + pc->ngot, p + used, take);
-		pc->ngot += take;
-		used += take;
-		if (pc->ngot < P2P_PING_PAYLOAD)
-			break;
+		const uint8_t *got;
+		if (pc->ngot == 0 && n - used >= P2P_PING_PAYLOAD) {
+			/* The whole echo arrived in one piece (the usual case): check it in place. */
+			got = p + used;
+			used += P2P_PING_PAYLOAD;
+		} else {
+			size_t take = P2P_PING_PAYLOAD - pc->ngot;
+			if (take > n - used)
+				take = n - used;
+			memcpy(pc->got + pc->ngot, p + used, take);
+			pc->ngot += take;
+			used += take;
+			if (pc->ngot < P2P_PING_PAYLOAD)
+				break;
+			got = pc->got;
+		}
 		uint64_t rtt = aa_clock_mono_ns() - pc->sent_at;
-		if (memcmp(pc->got, pc->sent, P2P_PING_PAYLOAD) != 0) {
+		if (memcmp(got, pc->sent, P2P_PING_PAYLOAD) != 0) {
 			client_finish(pc, AA_EPROTO, 0);
 			p2p_stream_reset(st);
 			break;
@@ -114,6 +134,7 @@ static void client_on_close(struct p2p_stream *st, int err)
 	struct ping_client *pc = p2p_stream_user(st);
 	client_finish(pc, err ? err : AA_ECLOSED, 0);
 	sodium_memzero(pc->key, sizeof pc->key);
+	sodium_memzero(pc->pool, sizeof pc->pool);
 	free(pc);
 }
 

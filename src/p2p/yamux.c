@@ -88,6 +88,9 @@ struct yamux_session {
 	struct yamux_stream *first, *last;
 	struct yamux_stream **table;
 	size_t table_cap, table_used;
+	/* The stream last found by ID (NULL or in the table): frames mostly come in runs on one
+	 * stream (a ping: header, then body), so this saves most hash probes. */
+	struct yamux_stream *hot;
 	uint64_t next_id; /* our next stream ID; above UINT32_MAX once IDs ran out */
 	uint32_t live, unacked_in, unacked_out, closed_pending, blocked;
 
@@ -128,17 +131,29 @@ static size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
+/* Big-endian words as one load or store each (headers are built and parsed per frame). */
 static uint32_t be32(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return __builtin_bswap32(v);
+#else
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+#endif
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+#else
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
+#endif
 }
 
 static bool session_live(const struct yamux_session *s)
@@ -209,10 +224,8 @@ static void out_commit(struct yamux_session *s, size_t n)
 
 static void put_header(uint8_t *h, uint8_t type, uint16_t flags, uint32_t id, uint32_t len)
 {
-	h[0] = YAMUX_VERSION;
-	h[1] = type;
-	h[2] = (uint8_t)(flags >> 8);
-	h[3] = (uint8_t)flags;
+	/* version, type, then the 16-bit flags: one big-endian word */
+	put_be32(h, (uint32_t)YAMUX_VERSION << 24 | (uint32_t)type << 16 | flags);
 	put_be32(h + 4, id);
 	put_be32(h + 8, len);
 }
@@ -257,12 +270,14 @@ static size_t hash_id(uint32_t x)
 	return x;
 }
 
-static struct yamux_stream *table_find(const struct yamux_session *s, uint32_t id)
+static struct yamux_stream *table_find(struct yamux_session *s, uint32_t id)
 {
+	if (s->hot && s->hot->id == id)
+		return s->hot;
 	size_t mask = s->table_cap - 1;
 	for (size_t i = hash_id(id) & mask; s->table[i]; i = (i + 1) & mask)
 		if (s->table[i]->id == id)
-			return s->table[i];
+			return s->hot = s->table[i];
 	return NULL;
 }
 
@@ -293,6 +308,8 @@ static void table_insert(struct yamux_session *s, struct yamux_stream *st)
 /* Linear probing with backward-shift deletion, so no tombstones accumulate. */
 static void table_remove(struct yamux_session *s, uint32_t id)
 {
+	if (s->hot && s->hot->id == id)
+		s->hot = NULL;
 	size_t mask = s->table_cap - 1;
 	size_t i = hash_id(id) & mask;
 	while (s->table[i] && s->table[i]->id != id)
@@ -788,9 +805,8 @@ static int on_go_away(struct yamux_session *s, uint16_t flags, uint32_t id, uint
 	return 0;
 }
 
-static int on_header(struct yamux_session *s)
+static int on_header(struct yamux_session *s, const uint8_t *h)
 {
-	const uint8_t *h = s->hdr;
 	uint16_t flags = (uint16_t)(h[2] << 8 | h[3]);
 	uint32_t id = be32(h + 4), len = be32(h + 8);
 	if (h[0] != YAMUX_VERSION)
@@ -822,7 +838,9 @@ static size_t on_body(struct yamux_session *s, const uint8_t *p, size_t n)
 	s->body_left -= (uint32_t)take;
 	if (s->body_left == 0) {
 		s->in_body = false;
-		struct yamux_stream *st = s->body_deliver ? table_find(s, s->body_id) : NULL;
+		/* apply_end_flags() does nothing without FIN or RST: skip the lookup then. */
+		struct yamux_stream *st =
+			s->body_deliver && s->body_flags ? table_find(s, s->body_id) : NULL;
 		if (st && session_live(s))
 			apply_end_flags(s, st, s->body_flags);
 	}
@@ -843,13 +861,17 @@ int yamux_session_receive(struct yamux_session *s, const uint8_t *p, size_t n, u
 		size_t used;
 		if (s->in_body) {
 			used = on_body(s, p, n);
+		} else if (s->hdr_have == 0 && n >= YAMUX_HEADER_LEN) {
+			/* A whole header lies in the input: parse it where it is. */
+			used = YAMUX_HEADER_LEN;
+			on_header(s, p);
 		} else {
 			used = min_size(n, YAMUX_HEADER_LEN - s->hdr_have);
 			memcpy(s->hdr + s->hdr_have, p, used);
 			s->hdr_have += used;
 			if (s->hdr_have == YAMUX_HEADER_LEN) {
 				s->hdr_have = 0;
-				on_header(s);
+				on_header(s, s->hdr);
 			}
 		}
 		p += used;
@@ -903,6 +925,9 @@ int yamux_session_output_consumed(struct yamux_session *s, size_t n)
 			block_put(s, b);
 		}
 	}
+	/* Nothing to report (no writer to wake, no stream to reap): skip the callback frame. */
+	if (!(was_above && s->out_bytes < s->low_water) && s->closed_pending == 0)
+		return 0;
 	enter(s);
 	if (was_above && s->out_bytes < s->low_water)
 		for (struct yamux_stream *st = s->first; st && s->blocked > 0 && !s->free_deferred;
@@ -1006,6 +1031,16 @@ void yamux_session_close(struct yamux_session *s, uint32_t code)
 	s->state = SESSION_CLOSED;
 	reset_all(s);
 	leave(s, 0);
+}
+
+size_t yamux_session_output_pending(const struct yamux_session *s)
+{
+	return s->out_bytes;
+}
+
+uint64_t yamux_session_streams_refused(const struct yamux_session *s)
+{
+	return s->stats.streams_refused;
 }
 
 void yamux_session_stats(const struct yamux_session *s, struct yamux_stats *out)

@@ -147,6 +147,10 @@ int yamux_session_go_away(struct yamux_session *s, uint32_t code);
 void yamux_session_close(struct yamux_session *s, uint32_t code);
 
 void yamux_session_stats(const struct yamux_session *s, struct yamux_stats *out);
+/* Single fields of the stats, for per-frame checks that do not need the whole copy:
+ * output_pending and streams_refused. */
+size_t yamux_session_output_pending(const struct yamux_session *s);
+uint64_t yamux_session_streams_refused(const struct yamux_session *s);
 /* The latest RTT measured by a ping, 0 if none yet. */
 uint64_t yamux_session_rtt_ns(const struct yamux_session *s);
 /* Why the session failed (a static string), or NULL. */
