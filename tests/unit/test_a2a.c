@@ -58,6 +58,7 @@ struct fx {
 	struct a2a_config cfg;
 	struct node_fx n[NNODES];
 	int closed;
+	uint64_t queue_max_per_peer; /* for the stores of nodes started from now on; 0: default */
 };
 
 static struct fx *F;
@@ -132,6 +133,8 @@ static void node_start(int i)
 	store_options_default(&so);
 	so.path = x->path;
 	so.lock_wait_ms = 0;
+	if (F->queue_max_per_peer)
+		so.queue_max_per_peer = F->queue_max_per_peer;
 	char err[256];
 	assert_int_equal(store_open(&F->loop, &so, &x->store, err, sizeof err), 0);
 	assert_int_equal(a2a_node_new(&F->loop, x->host, x->store, &x->key, &F->cfg, &x->a2a), 0);
@@ -1011,6 +1014,44 @@ static void test_a2a_answers_leave_before_the_executors_commit(void **state)
 	rec_clear(&rb);
 }
 
+/* An envelope sent eagerly whose commit then fails (here: the peer's offline queue is full)
+ * is dropped from the line; the SendTask fails, the peer's ACK for it is ignored, and later
+ * sends still go out at once. */
+static void test_a2a_eager_envelope_whose_commit_fails_is_dropped(void **state)
+{
+	setup_nodes(2, NULL);
+	node_stop(0);
+	F->queue_max_per_peer = 2;
+	node_start(0);
+	connect_nodes(0, 1);
+	struct recorder rb = { 0 };
+	a2a_subscribe_incoming(B, &rec_cbs, &rb);
+	static struct sent s;
+	memset(&s, 0, sizeof s);
+	store_hold(F->n[0].store, true);
+	for (int i = 0; i < 3; i++) {
+		struct tmsg t;
+		assert_int_equal(a2a_send_task(A, &F->n[1].id, NULL, text_msg(&t, "over the bound"), on_sent, &s), 0);
+	}
+	assert_true(run_until(&rb.incoming, 3, 5000)); /* all three left before any commit */
+	store_hold(F->n[0].store, false);
+	assert_true(run_until(&s.count, 3, 5000));
+	assert_int_equal(s.err, AA_ENOMEM);           /* the third did not fit the queue */
+	assert_null(a2a_get_task(A, rb.incoming_ids[2]));
+	assert_true(run_pred(queue_empty, A, 5000));   /* the two others were ACKed */
+	run_for(300);                                  /* B's ACK of the third: ignored */
+	/* Eager sending still works: the next task reaches B while A's commits are held. */
+	store_hold(F->n[0].store, true);
+	struct tmsg t;
+	assert_int_equal(a2a_send_task(A, &F->n[1].id, NULL, text_msg(&t, "after"), on_sent, &s), 0);
+	assert_true(run_until(&rb.incoming, 4, 5000));
+	store_hold(F->n[0].store, false);
+	assert_true(run_until(&s.count, 4, 5000));
+	assert_true(run_pred(queue_empty, A, 5000));
+	teardown_nodes();
+	rec_clear(&rb);
+}
+
 static void build_send_task(struct aa_buf *out, const char *env_id, const char *task_id, const char *text)
 {
 	struct tmsg t;
@@ -1662,6 +1703,7 @@ int main(void)
 		cmocka_unit_test(test_a2a_envelopes_leave_before_their_commit_in_queue_order),
 		cmocka_unit_test(test_a2a_answer_before_the_creation_commits_is_settled_with_it),
 		cmocka_unit_test(test_a2a_answers_leave_before_the_executors_commit),
+		cmocka_unit_test(test_a2a_eager_envelope_whose_commit_fails_is_dropped),
 		cmocka_unit_test(test_a2a_offline_queue_survives_restart_and_delivers_in_order),
 		cmocka_unit_test(test_a2a_dedup_survives_restart_and_duplicates_are_acked),
 		cmocka_unit_test(test_a2a_incoming_task_not_yet_announced_survives_restart),
