@@ -442,6 +442,11 @@ static int send_to_url(void *ctx, const char *url, const Agentanycast__V1__Messa
 	return outbound_send_task(ctx, url, msg, cb, user);
 }
 
+static void cancel_url_task(void *ctx, const char *task_id)
+{
+	outbound_cancel(ctx, task_id); /* AA_ENOENT: not a task followed over HTTP */
+}
+
 /* REFERENCE D.1: the gRPC server starts after the host, the store, the engine and the
  * stdout lines; with unix:// the socket file appears only once it can answer. */
 static int start_grpc(struct daemon *d)
@@ -468,6 +473,7 @@ static int start_grpc(struct daemon *d)
 		.started_at_ms = d->started_at_ms,
 		.max_message_size = (size_t)d->cfg.limits.max_message_size,
 		.send_to_url = send_to_url,
+		.cancel_url_task = cancel_url_task,
 		.send_to_url_ctx = d->outbound,
 	};
 	int rc = node_service_new(d->grpc, d->a2a, d->host, &info, &d->node_service);

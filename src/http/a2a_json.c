@@ -1719,6 +1719,13 @@ json_t *a2a_json_get_request(const char *id, const char *task_id, enum a2a_versi
 	return request_json(id, v == A2A_V10 ? "GetTask" : "tasks/get", params);
 }
 
+json_t *a2a_json_cancel_request(const char *id, const char *task_id, enum a2a_version v)
+{
+	json_t *params = json_object();
+	put_str(params, "id", task_id);
+	return request_json(id, v == A2A_V10 ? "CancelTask" : "tasks/cancel", params);
+}
+
 /* ---- replies from remote agents --------------------------------------------------------- */
 
 /* status {"state", "message"?, …} into the event. */

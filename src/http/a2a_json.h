@@ -170,6 +170,8 @@ json_t *a2a_json_send_request(const char *id, const Agentanycast__V1__Message *m
 			      enum a2a_version v, bool stream, bool blocking);
 /* tasks/get or GetTask {id} request. */
 json_t *a2a_json_get_request(const char *id, const char *task_id, enum a2a_version v);
+/* tasks/cancel or CancelTask {id} request. */
+json_t *a2a_json_cancel_request(const char *id, const char *task_id, enum a2a_version v);
 
 /* One thing a remote agent told us: a reply's result or one SSE event. */
 enum a2a_event_kind { A2A_EV_TASK, A2A_EV_MESSAGE, A2A_EV_STATUS, A2A_EV_ARTIFACT };

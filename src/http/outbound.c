@@ -569,6 +569,47 @@ int outbound_send_task(struct outbound *ob, const char *url, const Agentanycast_
 	return 0;
 }
 
+/* ---- cancel ---------------------------------------------------------------------------------- */
+
+static void on_cancel_done(void *user, int err, const struct http_response *resp)
+{
+	struct job *j = user;
+	j->xfer = NULL;
+	if (err)
+		aa_log(AA_LOG_INFO, "outbound: cannot tell the HTTP agent of the cancel", "task",
+		       j->local_id, "error", aa_strerror(err), NULL);
+	else if (resp->status != 200 || apply_reply(j, resp->body, resp->body_len, NULL) < 0)
+		aa_log(AA_LOG_INFO, "outbound: the HTTP agent did not cancel its task", "task",
+		       j->local_id, "reason", j->why[0] ? j->why : "an HTTP error status", NULL);
+	job_maybe_free(j);
+}
+
+int outbound_cancel(struct outbound *ob, const char *task_id)
+{
+	struct job *j = ob->jobs;
+	while (j && !(j->registered && strcmp(j->local_id, task_id) == 0))
+		j = j->next;
+	if (!j || j->final || j->closing)
+		return AA_ENOENT;
+	/* The local task is over: what the remote does from here is not applied any more. */
+	j->final = true;
+	uv_timer_stop(&j->timer);
+	if (j->xfer) {
+		http_transfer_cancel(j->xfer);
+		j->xfer = NULL;
+	}
+	j->why[0] = 0;
+	uuid_v4_string(j->rpc_id);
+	int rc = post_json(j, a2a_json_cancel_request(j->rpc_id, j->remote_id, j->card.version),
+			   false, NULL, on_cancel_done);
+	if (rc < 0) {
+		aa_log(AA_LOG_INFO, "outbound: cannot tell the HTTP agent of the cancel", "task",
+		       j->local_id, "error", aa_strerror(rc), NULL);
+		job_maybe_free(j);
+	}
+	return 0;
+}
+
 /* ---- life cycle ---------------------------------------------------------------------------- */
 
 int outbound_new(uv_loop_t *loop, struct a2a_node *a2a, struct node_metrics *metrics,

@@ -8,7 +8,8 @@
  *      when free) and answer the caller with it;
  *   4. follow it to a final state — the rest of the SSE stream, else tasks/get polling with
  *      backoff — applying each state, message and artifact to the local task, so GetTask
- *      and SubscribeTaskUpdates see it as if a peer executed it.
+ *      and SubscribeTaskUpdates see it as if a peer executed it;
+ *   5. when the local task is cancelled (outbound_cancel), tell the remote agent.
  * Failures before step 3 reach the caller (AA_EUNAVAIL cannot reach / no card, AA_ETIMEDOUT,
  * AA_EPROTO the agent answered with an error or garbage, with a reason); after it, they fail
  * the local task with the reason.
@@ -46,5 +47,9 @@ typedef void (*outbound_cb)(void *user, int err, const char *why, const Agentany
 /* AA_EINVAL for a URL that is not http(s)://, AA_ENOMEM beyond max_jobs. */
 int outbound_send_task(struct outbound *ob, const char *url, const Agentanycast__V1__Message *msg,
 		       outbound_cb cb, void *user);
+/* The local task task_id was cancelled here. If a job still follows it: stop following and
+ * ask the remote agent to cancel its task too (tasks/cancel or CancelTask, one try, best
+ * effort: its answer is only logged). 0 then; AA_ENOENT when no job follows task_id. */
+int outbound_cancel(struct outbound *ob, const char *task_id);
 
 #endif

@@ -504,12 +504,18 @@ static void do_cancel_task(struct rpc *rc, ProtobufCMessage *req)
 	Agentanycast__V1__CancelTaskRequest *r = (void *)req;
 	if (!require_task_id(rc, r->task_id))
 		return;
+	/* Read now: rc belongs to the reply callback once the cancel is accepted. */
+	const struct node_service_info *info = &rc->ns->info;
 	rc_ref(rc);
 	int err = a2a_cancel_task(rc->ns->a2a, r->task_id, task_reply_cb, rc);
 	if (err < 0) {
 		rc_fail_err(rc, err, "cancel task");
 		rc_unref(rc);
+		return;
 	}
+	/* Better than the reference: a task sent to an HTTP agent is cancelled there too. */
+	if (info->cancel_url_task)
+		info->cancel_url_task(info->send_to_url_ctx, r->task_id);
 }
 
 static void transition_started(struct rpc *rc, int err)

@@ -28,7 +28,10 @@ struct node_service_info {
 	int (*send_to_url)(void *ctx, const char *url, const Agentanycast__V1__Message *msg,
 			   void (*cb)(void *user, int err, const char *why, const Agentanycast__V1__Task *task),
 			   void *user);
-	void *send_to_url_ctx;
+	/* A task was cancelled by CancelTask: if it was sent with url, tell the remote agent
+	 * (outbound_cancel). May be NULL. */
+	void (*cancel_url_task)(void *ctx, const char *task_id);
+	void *send_to_url_ctx; /* for both */
 };
 
 int node_service_new(struct grpc_server *grpc, struct a2a_node *a2a, struct p2p_host *host,

@@ -275,6 +275,71 @@ for (const streaming of [false, true]) {
 	});
 	srv.close();
 }
+// CancelTask on a task sent with url reaches the HTTP agent (tasks/cancel or CancelTask).
+function startSlowAgent(streaming) {
+	const cancelled = new Set();
+	const wake = new Map();
+	const contexts = new Map();
+	const executor = {
+		async execute(ctx, bus) {
+			contexts.set(ctx.taskId, ctx.contextId);
+			bus.publish({ kind: 'task', data: { id: ctx.taskId, contextId: ctx.contextId, artifacts: [],
+				history: [ctx.userMessage], metadata: undefined,
+				status: { state: TaskState.TASK_STATE_SUBMITTED, message: undefined, timestamp: undefined } } });
+			bus.publish({ kind: 'statusUpdate', data: { taskId: ctx.taskId, contextId: ctx.contextId, metadata: undefined,
+				status: { state: TaskState.TASK_STATE_WORKING, message: undefined, timestamp: new Date().toISOString() } } });
+			await new Promise((r) => { wake.set(ctx.taskId, r); setTimeout(r, 10000); });
+		},
+		async cancelTask(taskId, bus) {
+			cancelled.add(taskId);
+			bus.publish({ kind: 'statusUpdate', data: { taskId, contextId: contexts.get(taskId), metadata: undefined,
+				status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date().toISOString() } } });
+			bus.finished();
+			wake.get(taskId)?.();
+		},
+	};
+	const app = express();
+	return new Promise((resolve) => {
+		const srv = app.listen(0, '127.0.0.1', () => {
+			const url = `http://127.0.0.1:${srv.address().port}`;
+			const card = {
+				name: 'slow', description: 'waits to be cancelled', version: '1.0',
+				supportedInterfaces: [{ url: url + '/a2a', protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+				provider: undefined, capabilities: { streaming, pushNotifications: false, extensions: [] },
+				securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'],
+				defaultOutputModes: ['text/plain'], skills: [], signatures: [],
+			};
+			const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), executor);
+			app.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler }));
+			app.use('/a2a', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
+			resolve({ url, srv, cancelled });
+		});
+	});
+}
+
+for (const streaming of [false, true]) {
+	const label = streaming ? 'streaming agent' : 'blocking agent';
+	const { url, srv, cancelled } = await startSlowAgent(streaming);
+	await check(`CancelTask on a SendTask(url) task reaches the ${label}`, async () => {
+		const r = await unary('SendTask', { url, message: { message_id: randomUUID(), role: 'MESSAGE_ROLE_USER',
+			parts: [{ text_part: { text: 'take your time' } }] } });
+		const id = r.task?.task_id;
+		expect(id, 'no task');
+		for (let i = 0; i < 50; i++) {
+			const g = await unary('GetTask', { task_id: id });
+			if (g.task.status === 'TASK_STATUS_WORKING') break;
+			await new Promise((res) => setTimeout(res, 100));
+		}
+		const c = await unary('CancelTask', { task_id: id });
+		expect(c.task?.status === 'TASK_STATUS_CANCELED', 'local status ' + c.task?.status);
+		for (let i = 0; i < 50 && !cancelled.size; i++)
+			await new Promise((res) => setTimeout(res, 100));
+		expect(cancelled.has(id), 'the agent saw cancels for ' + JSON.stringify([...cancelled]) + ', not ' + id);
+		const g = await unary('GetTask', { task_id: id });
+		expect(g.task.status === 'TASK_STATUS_CANCELED', 'local status afterwards ' + g.task.status);
+	});
+	srv.close();
+}
 await check('outbound SendTask(url) to nobody → UNAVAILABLE', async () => {
 	let err = null;
 	try {

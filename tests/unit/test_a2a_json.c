@@ -1173,6 +1173,14 @@ static void test_get_request_in_both_versions(void **state)
 		"method":"GetTask","params":{"id":"t1"}}));
 }
 
+static void test_cancel_request_in_both_versions(void **state)
+{
+	assert_json_eq(a2a_json_cancel_request("c1", "t1", A2A_V03), J({"jsonrpc":"2.0","id":"c1",
+		"method":"tasks/cancel","params":{"id":"t1"}}));
+	assert_json_eq(a2a_json_cancel_request("c2", "t1", A2A_V10), J({"jsonrpc":"2.0","id":"c2",
+		"method":"CancelTask","params":{"id":"t1"}}));
+}
+
 /* ---- replies from remote agents -------------------------------------------------------- */
 
 static void parse_event_ok(const char *body, enum a2a_version v, const char *expect_id,
@@ -1391,6 +1399,7 @@ int main(void)
 		cmocka_unit_test(test_remote_card_rejects_cards_without_usable_jsonrpc_url),
 		cmocka_unit_test(test_send_request_in_both_versions),
 		cmocka_unit_test(test_get_request_in_both_versions),
+		cmocka_unit_test(test_cancel_request_in_both_versions),
 		cmocka_unit_test(test_event_parses_sdk_v10_send_reply),
 		cmocka_unit_test(test_event_parses_sdk_v03_send_reply),
 		cmocka_unit_test(test_event_parses_sdk_stream_events),
