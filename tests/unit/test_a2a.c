@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "base/log.h"
 #include "p2p/host.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -158,25 +158,6 @@ static void node_stop(int i)
 	x->a2a = NULL;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void setup_nodes(int count, const struct a2a_config *cfg)
 {
 	F = calloc(1, sizeof *F);
@@ -204,7 +185,7 @@ static void teardown_nodes(void)
 	for (int i = 0; i < NNODES; i++)
 		if (F->n[i].have_addr)
 			multiaddr_free(&F->n[i].addr);
-	rm_tree(F->dir);
+	test_rm_tree(F->dir);
 	free(F);
 	F = NULL;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 
 #include "base/err.h"
 #include "config/config.h"
+#include "tmpdir.h"
 
 #define PEER "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"
 #define NS_PER_S 1000000000ull
@@ -43,16 +43,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
 		unsetenv(env_names[i]);
-	return nftw(home, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return test_rm_tree(home);
 }
 
 /* Writes text to HOME/name and returns the path (static buffer). */

@@ -12,13 +12,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "libp2p/crypto.pb-c.h"
 #include "p2p/keys.h"
+#include "tmpdir.h"
 
 /* peer-ids spec, "Test vectors". */
 static const char SPEC_ED25519_PRIVATE[] =
@@ -285,15 +285,10 @@ static int make_tmpdir(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int remove_tmpdir(void **state)
 {
 	struct fixture *f = *state;
-	nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "p2p/host.h"
 #include "rpc/grpc.h"
 #include "rpc/node_service.h"
+#include "tmpdir.h"
 
 /* ---- fixture ------------------------------------------------------------------------------ */
 
@@ -114,25 +114,6 @@ static void node_start(int i, uint32_t max_connections)
 
 static void on_closed(void *u) { F->closed++; }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static int setup(void **state)
 {
 	F = calloc(1, sizeof *F);
@@ -165,7 +146,7 @@ static int teardown(void **state)
 	}
 	uv_run(&F->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&F->loop), 0);
-	rm_tree(F->dir);
+	test_rm_tree(F->dir);
 	free(F);
 	F = NULL;
 	return 0;

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <lmdb.h>
 #include <poll.h>
@@ -23,6 +22,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "store/store.h"
+#include "tmpdir.h"
 
 struct fx {
 	char dir[64];   /* the temporary directory */
@@ -55,25 +55,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void close_store(struct fx *f)
 {
 	if (f->s) {
@@ -88,7 +69,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	close_store(f);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
-	rm_tree(f->dir);
+	test_rm_tree(f->dir);
 	free(f);
 	return 0;
 }
