@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 #include "base/mem.h"
 
@@ -76,8 +77,7 @@ int a2a_frame_reader_feed(struct a2a_frame_reader *r, const uint8_t *p, size_t n
 		}
 		r->hdr[r->hdr_n++] = p[off++];
 		if (r->hdr_n == A2A_FRAME_HEADER) {
-			uint32_t len = (uint32_t)r->hdr[0] << 24 | (uint32_t)r->hdr[1] << 16 |
-				       (uint32_t)r->hdr[2] << 8 | r->hdr[3];
+			uint32_t len = aa_load_be32(r->hdr);
 			if (len > r->max) {
 				r->failed = true;
 				*used = off;
@@ -114,8 +114,8 @@ int a2a_frame_reader_feed(struct a2a_frame_reader *r, const uint8_t *p, size_t n
 void a2a_frame_write(struct aa_buf *out, struct aa_slice payload)
 {
 	uint32_t len = (uint32_t)payload.n;
-	uint8_t hdr[A2A_FRAME_HEADER] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-					  (uint8_t)(len >> 8), (uint8_t)len };
+	uint8_t hdr[A2A_FRAME_HEADER];
+	aa_store_be32(hdr, len);
 	aa_buf_append(out, hdr, sizeof hdr);
 	if (payload.n)
 		aa_buf_append(out, payload.p, payload.n);

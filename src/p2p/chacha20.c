@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -33,19 +34,6 @@
 #define C1 0x3320646eu
 #define C2 0x79622d32u
 #define C3 0x6b206574u
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline void store32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 typedef void core_fn(uint8_t *otk, uint8_t *out, const uint8_t *in, size_t n, const uint8_t *key,
 		     const uint8_t *nonce, uint32_t counter);
@@ -92,26 +80,26 @@ static void core_portable(uint8_t *otk, uint8_t *out, const uint8_t *in, size_t 
 	uint8_t tail[64];
 	st[0] = C0, st[1] = C1, st[2] = C2, st[3] = C3;
 	for (int i = 0; i < 8; i++)
-		st[4 + i] = load32(key + 4 * i);
+		st[4 + i] = aa_load_le32(key + 4 * i);
 	st[12] = counter;
 	for (int i = 0; i < 3; i++)
-		st[13 + i] = load32(nonce + 4 * i);
+		st[13 + i] = aa_load_le32(nonce + 4 * i);
 	if (otk) {
 		block_portable(ks, st);
 		for (int i = 0; i < 8; i++)
-			store32(otk + 4 * i, ks[i]);
+			aa_store_le32(otk + 4 * i, ks[i]);
 		st[12]++;
 	}
 	for (; n >= 64; n -= 64, in += 64, out += 64) {
 		block_portable(ks, st);
 		for (int i = 0; i < 16; i++)
-			store32(out + 4 * i, load32(in + 4 * i) ^ ks[i]);
+			aa_store_le32(out + 4 * i, aa_load_le32(in + 4 * i) ^ ks[i]);
 		st[12]++; /* wraps modulo 2^32 (see chacha20.h) */
 	}
 	if (n) {
 		block_portable(ks, st);
 		for (int i = 0; i < 16; i++)
-			store32(tail + 4 * i, ks[i]);
+			aa_store_le32(tail + 4 * i, ks[i]);
 		for (size_t i = 0; i < n; i++)
 			out[i] = in[i] ^ tail[i];
 	}
@@ -208,7 +196,7 @@ static inline size_t job_blocks(const struct job *j)
 /* Row 3 of block `counter`: the counter word, then the nonce (§2.3). */
 static inline uint32_t nonce_word(const uint8_t *nonce, int i)
 {
-	return load32(nonce + 4 * i);
+	return aa_load_le32(nonce + 4 * i);
 }
 
 /* ---- SSSE3: one block per 128-bit state, two states in flight ------------------------------ */

@@ -17,36 +17,19 @@
 
 #include <sodium.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 #include "p2p/chacha20.h"
 
 typedef unsigned __int128 u128;
 
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline void store64(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, 8);
-}
-
 void poly1305_init(struct poly1305 *p, const uint8_t key[32])
 {
-	p->r[0] = load64(key) & 0x0ffffffc0fffffffull;
-	p->r[1] = load64(key + 8) & 0x0ffffffc0ffffffcull;
+	p->r[0] = aa_load_le64(key) & 0x0ffffffc0fffffffull;
+	p->r[1] = aa_load_le64(key + 8) & 0x0ffffffc0ffffffcull;
 	p->h[0] = p->h[1] = p->h[2] = 0;
-	p->s[0] = load64(key + 16);
-	p->s[1] = load64(key + 24);
+	p->s[0] = aa_load_le64(key + 16);
+	p->s[1] = aa_load_le64(key + 24);
 	p->used = 0;
 }
 
@@ -59,7 +42,7 @@ static void blocks(struct poly1305 *p, const uint8_t *m, size_t n, uint64_t hibi
 	for (; n >= 16; m += 16, n -= 16) {
 		/* Carries by comparison, in 64-bit words: GCC makes add/adc of these, where
 		 * 128-bit sums went through the stack. */
-		uint64_t m0 = load64(m), m1 = load64(m + 8), c;
+		uint64_t m0 = aa_load_le64(m), m1 = aa_load_le64(m + 8), c;
 		h0 += m0;
 		c = h0 < m0;
 		h1 += c;
@@ -134,8 +117,8 @@ void poly1305_final(struct poly1305 *p, uint8_t tag[16])
 	h1 = (h1 & ~take_g) | (g1 & take_g);
 	/* tag = (h + s) mod 2^128 */
 	t = (u128)h0 + p->s[0];
-	store64(tag, (uint64_t)t);
-	store64(tag + 8, h1 + p->s[1] + (uint64_t)(t >> 64));
+	aa_store_le64(tag, (uint64_t)t);
+	aa_store_le64(tag + 8, h1 + p->s[1] + (uint64_t)(t >> 64));
 	explicit_bzero(p, sizeof *p);
 }
 
@@ -166,8 +149,8 @@ static void aead_tag(uint8_t tag[16], const uint8_t *ad, size_t adlen, const uin
 		memcpy(tail, c + full, n - full);
 		t = 16;
 	}
-	store64(tail + t, adlen);
-	store64(tail + t + 8, n);
+	aa_store_le64(tail + t, adlen);
+	aa_store_le64(tail + t + 8, n);
 	blocks(&p, tail, t + 16, 1);
 	poly1305_final(&p, tag);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -131,31 +132,6 @@ static size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* Big-endian words as one load or store each (headers are built and parsed per frame). */
-static uint32_t be32(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return __builtin_bswap32(v);
-#else
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-#endif
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-	memcpy(p, &v, 4);
-#else
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-#endif
-}
-
 static bool session_live(const struct yamux_session *s)
 {
 	return s->state == SESSION_OPEN && !s->free_deferred;
@@ -225,9 +201,9 @@ static void out_commit(struct yamux_session *s, size_t n)
 static void put_header(uint8_t *h, uint8_t type, uint16_t flags, uint32_t id, uint32_t len)
 {
 	/* version, type, then the 16-bit flags: one big-endian word */
-	put_be32(h, (uint32_t)YAMUX_VERSION << 24 | (uint32_t)type << 16 | flags);
-	put_be32(h + 4, id);
-	put_be32(h + 8, len);
+	aa_store_be32(h, (uint32_t)YAMUX_VERSION << 24 | (uint32_t)type << 16 | flags);
+	aa_store_be32(h + 4, id);
+	aa_store_be32(h + 8, len);
 }
 
 static void queue_frame(struct yamux_session *s, uint8_t type, uint16_t flags, uint32_t id,
@@ -808,7 +784,7 @@ static int on_go_away(struct yamux_session *s, uint16_t flags, uint32_t id, uint
 static int on_header(struct yamux_session *s, const uint8_t *h)
 {
 	uint16_t flags = (uint16_t)(h[2] << 8 | h[3]);
-	uint32_t id = be32(h + 4), len = be32(h + 8);
+	uint32_t id = aa_load_be32(h + 4), len = aa_load_be32(h + 8);
 	if (h[0] != YAMUX_VERSION)
 		return fail(s, "unsupported version");
 	switch (h[1]) {

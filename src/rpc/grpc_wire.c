@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 #include "base/mem.h"
 
@@ -64,7 +65,7 @@ int grpc_msg_reader_peek(struct grpc_msg_reader *r, struct grpc_msg *m)
 	/* PROTOCOL-HTTP2.md: Compressed-Flag is 0 or 1; other values are not a valid stream. */
 	if (h[0] > 1)
 		return AA_EPROTO;
-	uint32_t len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+	uint32_t len = aa_load_be32(h + 1);
 	m->compressed = h[0] == 1;
 	m->len = len;
 	if (len > r->max_message)
@@ -95,10 +96,7 @@ void grpc_msg_reader_pop(struct grpc_msg_reader *r)
 void grpc_msg_prefix(uint8_t out[GRPC_PREFIX_BYTES], bool compressed, uint32_t len)
 {
 	out[0] = compressed ? 1 : 0;
-	out[1] = (uint8_t)(len >> 24);
-	out[2] = (uint8_t)(len >> 16);
-	out[3] = (uint8_t)(len >> 8);
-	out[4] = (uint8_t)len;
+	aa_store_be32(out + 1, len);
 }
 
 int grpc_timeout_parse(const char *s, size_t n, uint64_t *ms)

@@ -659,8 +659,8 @@ static int init_layout(struct store *s, MDB_txn *txn, const char *file, char *er
 			goto lmdb_err;
 		if ((rc = mdb_dbi_open(txn, store__dbi_names[DBI_META], MDB_CREATE, &meta)))
 			goto lmdb_err;
-		uint8_t ver[4] = { STORE_SCHEMA_VERSION >> 24, (STORE_SCHEMA_VERSION >> 16) & 0xff,
-				   (STORE_SCHEMA_VERSION >> 8) & 0xff, STORE_SCHEMA_VERSION & 0xff };
+		uint8_t ver[4];
+		aa_store_be32(ver, STORE_SCHEMA_VERSION);
 		MDB_val mk = { 5, "magic" }, mv = { strlen(STORE_MAGIC), STORE_MAGIC };
 		MDB_val sk = { 6, "schema" }, sv = { 4, ver };
 		if ((rc = mdb_put(txn, meta, &mk, &mv, 0)) || (rc = mdb_put(txn, meta, &sk, &sv, 0)))
@@ -682,8 +682,7 @@ static int init_layout(struct store *s, MDB_txn *txn, const char *file, char *er
 		if (rc == MDB_NOTFOUND || sv.mv_size != 4)
 			return open_fail(errbuf, errcap, AA_ECONFIG,
 					 "%s: damaged store (schema version missing)", file);
-		const uint8_t *p = sv.mv_data;
-		uint32_t ver = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		uint32_t ver = aa_load_be32(sv.mv_data);
 		if (ver > STORE_SCHEMA_VERSION)
 			return open_fail(errbuf, errcap, AA_ECONFIG,
 					 "%s: store schema %u was written by a newer agentanycastd "

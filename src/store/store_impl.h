@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "base/buf.h"
+#include "base/endian.h"
 #include "store/store.h"
 
 #define STORE_MAGIC "agentanycastd store"
@@ -133,22 +134,6 @@ struct store {
 /* Most dedup ids dropped by one commit's prune, so lowering dedup_max between runs cannot
  * turn one commit into a long stall; the rest go in the following commits. */
 #define STORE_PRUNE_MAX_PER_COMMIT 10000u
-
-static inline void store__put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static inline uint64_t store__get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* LMDB return code -> AA_E… (MDB_MAP_FULL -> AA_ENOMEM, damage -> AA_EIO, ...). */
 int store__map_err(int mdb_rc);

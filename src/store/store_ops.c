@@ -66,7 +66,7 @@ static int get_u64(MDB_txn *txn, MDB_dbi dbi, MDB_val k, uint64_t *out)
 		return rc;
 	if (v.mv_size != 8)
 		return MDB_CORRUPTED;
-	*out = store__get_be64(v.mv_data);
+	*out = aa_load_be64(v.mv_data);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int store__meta_get_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint
 static int meta_put_u64(MDB_txn *txn, const MDB_dbi *dbi, const char *name, uint64_t value)
 {
 	uint8_t raw[8];
-	store__put_be64(raw, value);
+	aa_store_be64(raw, value);
 	MDB_val k = mval(name, strlen(name)), v = mval(raw, 8);
 	return mdb_put(txn, dbi[DBI_META], &k, &v, 0);
 }
@@ -101,7 +101,7 @@ static size_t qkey_make(uint8_t *out, struct aa_slice peer, uint64_t seq)
 {
 	memcpy(out, peer.p, peer.n);
 	out[peer.n] = 0;
-	store__put_be64(out + peer.n + 1, seq);
+	aa_store_be64(out + peer.n + 1, seq);
 	return peer.n + 9;
 }
 
@@ -120,7 +120,7 @@ int store__queue_value_decode(const MDB_val *v, int64_t *expires, struct aa_slic
 	size_t idlen = p[8];
 	if (idlen == 0 || 9 + idlen > v->mv_size)
 		return -1;
-	uint64_t exp = store__get_be64(p);
+	uint64_t exp = aa_load_be64(p);
 	if (exp > INT64_MAX)
 		return -1;
 	*expires = (int64_t)exp;
@@ -142,7 +142,7 @@ static int qcnt_put(MDB_txn *txn, const MDB_dbi *dbi, struct aa_slice peer, uint
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	}
 	uint8_t raw[8];
-	store__put_be64(raw, n);
+	aa_store_be64(raw, n);
 	MDB_val v = mval(raw, 8);
 	return mdb_put(txn, dbi[DBI_QUEUE_CNT], &k, &v, 0);
 }
@@ -165,7 +165,7 @@ static int queue_push(MDB_txn *txn, const MDB_dbi *dbi, const struct store_limit
 	if (rc == 0) {
 		if (!qkey_valid(v.mv_data, v.mv_size))
 			return MDB_CORRUPTED;
-		op->result = store__get_be64((const uint8_t *)v.mv_data + v.mv_size - 8);
+		op->result = aa_load_be64((const uint8_t *)v.mv_data + v.mv_size - 8);
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
@@ -189,7 +189,7 @@ static int queue_push(MDB_txn *txn, const MDB_dbi *dbi, const struct store_limit
 	if ((rc = mdb_put(txn, dbi[DBI_QUEUE], &qk, &qv, MDB_RESERVE)))
 		return rc;
 	uint8_t *p = qv.mv_data;
-	store__put_be64(p, (uint64_t)expires);
+	aa_store_be64(p, (uint64_t)expires);
 	p[8] = (uint8_t)id.n;
 	memcpy(p + 9, id.p, id.n);
 	if (env.n)
@@ -198,7 +198,7 @@ static int queue_push(MDB_txn *txn, const MDB_dbi *dbi, const struct store_limit
 	MDB_val ik = mval(id.p, id.n), iv = mval(qkey, qlen);
 	if ((rc = mdb_put(txn, dbi[DBI_QUEUE_IDS], &ik, &iv, 0)))
 		return rc;
-	store__put_be64(tkey, (uint64_t)expires);
+	aa_store_be64(tkey, (uint64_t)expires);
 	memcpy(tkey + 8, qkey, qlen);
 	MDB_val tk = mval(tkey, 8 + qlen), tv = mval("", 0);
 	if ((rc = mdb_put(txn, dbi[DBI_QUEUE_EXP], &tk, &tv, 0)) ||
@@ -239,7 +239,7 @@ static int queue_unlink(MDB_txn *txn, const MDB_dbi *dbi, const uint8_t *qkey, s
 		return rc;
 
 	uint8_t tkey[TKEY_MAX];
-	store__put_be64(tkey, (uint64_t)expires);
+	aa_store_be64(tkey, (uint64_t)expires);
 	memcpy(tkey + 8, qkey, qlen);
 	if ((rc = del_if_present(txn, dbi[DBI_QUEUE_EXP], tkey, 8 + qlen)))
 		return rc;
@@ -298,7 +298,7 @@ int store__queue_expire(MDB_txn *txn, const MDB_dbi *dbi, int64_t now_ms, uint64
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		if (store__get_be64(p) > (uint64_t)now_ms)
+		if (aa_load_be64(p) > (uint64_t)now_ms)
 			break;
 		uint8_t tkey[TKEY_MAX];
 		size_t tlen = k.mv_size;
@@ -319,7 +319,7 @@ int store__queue_expire(MDB_txn *txn, const MDB_dbi *dbi, int64_t now_ms, uint64
 
 static size_t tkey_make(uint8_t *out, int64_t t, struct aa_slice id)
 {
-	store__put_be64(out, (uint64_t)t);
+	aa_store_be64(out, (uint64_t)t);
 	memcpy(out + 8, id.p, id.n);
 	return 8 + id.n;
 }
@@ -334,7 +334,7 @@ static int dedup_insert(MDB_txn *txn, const MDB_dbi *dbi, const struct store_lim
 	if (rc == 0) {
 		if (v.mv_size != 8)
 			return MDB_CORRUPTED;
-		int64_t seen = (int64_t)store__get_be64(v.mv_data);
+		int64_t seen = (int64_t)aa_load_be64(v.mv_data);
 		if (seen > now - lim->dedup_ttl_ms)
 			return 0; /* known: result 0 */
 		/* Aged out but not yet pruned: it counts as new, with a fresh time. */
@@ -345,7 +345,7 @@ static int dedup_insert(MDB_txn *txn, const MDB_dbi *dbi, const struct store_lim
 		return rc;
 	}
 	uint8_t raw[8];
-	store__put_be64(raw, (uint64_t)now);
+	aa_store_be64(raw, (uint64_t)now);
 	MDB_val nv = mval(raw, 8);
 	MDB_val tk = mval(tkey, tkey_make(tkey, now, id)), tv = mval("", 0);
 	if ((rc = mdb_put(txn, dbi[DBI_DEDUP], &k, &nv, 0)) ||
@@ -380,7 +380,7 @@ int store__dedup_prune(MDB_txn *txn, const MDB_dbi *dbi, const struct store_limi
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		int64_t seen = (int64_t)store__get_be64(k.mv_data);
+		int64_t seen = (int64_t)aa_load_be64(k.mv_data);
 		if (count <= lim->dedup_max && seen > now_ms - lim->dedup_ttl_ms)
 			break; /* the oldest is young enough and the set is within its bound */
 		uint8_t id[STORE_ID_MAX];
@@ -391,7 +391,7 @@ int store__dedup_prune(MDB_txn *txn, const MDB_dbi *dbi, const struct store_limi
 		/* Delete the id only if this age entry is its current one. */
 		MDB_val ik = mval(id, idlen), iv;
 		rc = mdb_get(txn, dbi[DBI_DEDUP], &ik, &iv);
-		if (rc == 0 && iv.mv_size == 8 && (int64_t)store__get_be64(iv.mv_data) == seen) {
+		if (rc == 0 && iv.mv_size == 8 && (int64_t)aa_load_be64(iv.mv_data) == seen) {
 			if ((rc = mdb_del(txn, dbi[DBI_DEDUP], &ik, NULL)))
 				break;
 			if (count)

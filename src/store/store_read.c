@@ -132,7 +132,7 @@ static int list_fn(const MDB_val *k, const MDB_val *v, void *arg)
 		return AA_EIO;
 	if (e.expires_at_ms <= l->now)
 		return 0; /* expired: the next expire op removes it */
-	e.seq = store__get_be64((const uint8_t *)k->mv_data + l->prefix_len);
+	e.seq = aa_load_be64((const uint8_t *)k->mv_data + l->prefix_len);
 	int rc = l->cb(&e, l->arg);
 	if (rc)
 		return rc;
@@ -176,7 +176,7 @@ int store_queue_count(struct store *s, struct aa_slice peer, uint64_t *out)
 	if (rc == 0 && v.mv_size != 8)
 		rc = MDB_CORRUPTED;
 	if (rc == 0)
-		*out = store__get_be64(v.mv_data);
+		*out = aa_load_be64(v.mv_data);
 	read_end(s);
 	return rc == MDB_NOTFOUND ? 0 : store__map_err(rc);
 }
@@ -191,7 +191,7 @@ static int peers_fn(const MDB_val *k, const MDB_val *v, void *arg)
 	struct peers_ctx *p = arg;
 	if (v->mv_size != 8)
 		return AA_EIO;
-	return p->cb(aa_slice_make(k->mv_data, k->mv_size), store__get_be64(v->mv_data), p->arg);
+	return p->cb(aa_slice_make(k->mv_data, k->mv_size), aa_load_be64(v->mv_data), p->arg);
 }
 
 int store_queue_peers(struct store *s, store_queue_peer_cb cb, void *arg)
@@ -214,7 +214,7 @@ int store_dedup_contains(struct store *s, struct aa_slice envelope_id, int64_t n
 	if (rc == 0 && v.mv_size != 8)
 		rc = MDB_CORRUPTED;
 	if (rc == 0)
-		*out = (int64_t)store__get_be64(v.mv_data) > now_ms - s->lim.dedup_ttl_ms;
+		*out = (int64_t)aa_load_be64(v.mv_data) > now_ms - s->lim.dedup_ttl_ms;
 	read_end(s);
 	return rc == MDB_NOTFOUND ? 0 : store__map_err(rc);
 }
