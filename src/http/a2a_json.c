@@ -1712,18 +1712,22 @@ json_t *a2a_json_send_request(const char *id, const pb_message *m, enum a2a_vers
 	return request_json(id, method, params);
 }
 
-json_t *a2a_json_get_request(const char *id, const char *task_id, enum a2a_version v)
+/* A request whose params are just {"id": task_id}. */
+static json_t *task_id_request(const char *id, const char *method, const char *task_id)
 {
 	json_t *params = json_object();
 	put_str(params, "id", task_id);
-	return request_json(id, v == A2A_V10 ? "GetTask" : "tasks/get", params);
+	return request_json(id, method, params);
+}
+
+json_t *a2a_json_get_request(const char *id, const char *task_id, enum a2a_version v)
+{
+	return task_id_request(id, v == A2A_V10 ? "GetTask" : "tasks/get", task_id);
 }
 
 json_t *a2a_json_cancel_request(const char *id, const char *task_id, enum a2a_version v)
 {
-	json_t *params = json_object();
-	put_str(params, "id", task_id);
-	return request_json(id, v == A2A_V10 ? "CancelTask" : "tasks/cancel", params);
+	return task_id_request(id, v == A2A_V10 ? "CancelTask" : "tasks/cancel", task_id);
 }
 
 /* ---- replies from remote agents --------------------------------------------------------- */
