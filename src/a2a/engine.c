@@ -58,10 +58,10 @@ struct eng_op {
 	struct eng_ev ev[2];
 	int nev;
 	bool emitted;               /* engine_op_early told the subscribers already */
-	bool kick;                  /* the batch queues envelopes for kick_peer: */
-	struct p2p_peer_id kick_peer;
-	char kick_envelopes[2][37]; /* their ids (WORKING and a final one at most) */
-	int nkick;
+	/* Envelopes the batch queues for `queued_to` (WORKING and a final one at most). */
+	struct p2p_peer_id queued_to;
+	char queued[2][37];
+	int nqueued;
 	a2a_done_cb done_cb;
 	a2a_task_cb task_cb;
 	void *user;
@@ -322,19 +322,18 @@ static void on_op_commit(int status, const struct store_batch *b, void *arg);
  * fails the batch, and router.c counted nothing for it). */
 static void op_queued(struct eng_op *op, const struct p2p_peer_id *peer, const char *envelope_id)
 {
-	if (op->nkick == (int)(sizeof op->kick_envelopes / sizeof op->kick_envelopes[0]))
+	if (op->nqueued == (int)(sizeof op->queued / sizeof op->queued[0]))
 		abort(); /* a bug: no change queues more */
-	op->kick = true;
-	op->kick_peer = *peer;
-	snprintf(op->kick_envelopes[op->nkick++], sizeof op->kick_envelopes[0], "%s", envelope_id);
+	op->queued_to = *peer;
+	snprintf(op->queued[op->nqueued++], sizeof op->queued[0], "%s", envelope_id);
 }
 
 /* Hands op's batch to the store; an envelope it queues may leave at once (router.c). */
 static void op_submit(struct a2a_node *n, struct store_batch *b, struct eng_op *op)
 {
 	node_submit(n, b, on_op_commit, op);
-	if (op->kick)
-		router_pump(n, &op->kick_peer);
+	if (op->nqueued)
+		router_pump(n, &op->queued_to);
 }
 
 static void op_free(struct eng_op *op)
@@ -531,8 +530,8 @@ void engine_op_done(struct a2a_node *n, struct eng_op *op, int status)
 	r->pending--;
 	if (!op->emitted)
 		r->unemitted--;
-	for (int i = 0; i < op->nkick; i++)
-		router_enqueue_done(n, &op->kick_peer, op->kick_envelopes[i], status);
+	for (int i = 0; i < op->nqueued; i++)
+		router_enqueue_done(n, &op->queued_to, op->queued[i], status);
 	if (status == 0) {
 		if (op->received_task)
 			n->stats.tasks_received++;
