@@ -6,13 +6,6 @@
 
 #include "base/mem.h"
 
-void aa_buf_init(struct aa_buf *b)
-{
-	b->p = NULL;
-	b->n = 0;
-	b->cap = 0;
-}
-
 void aa_buf_free(struct aa_buf *b)
 {
 	free(b->p);
@@ -59,11 +52,6 @@ void aa_buf_consume(struct aa_buf *b, size_t n)
 	}
 	memmove(b->p, b->p + n, b->n - n);
 	b->n -= n;
-}
-
-void aa_buf_reset(struct aa_buf *b)
-{
-	b->n = 0;
 }
 
 uint8_t *aa_buf_steal(struct aa_buf *b, size_t *len)

@@ -23,7 +23,20 @@ static inline struct aa_slice aa_slice_make(const void *p, size_t n)
 	return s;
 }
 
-void aa_buf_init(struct aa_buf *b);
+/* Inline: both run on every packet of the connection code. */
+static inline void aa_buf_init(struct aa_buf *b)
+{
+	b->p = NULL;
+	b->n = 0;
+	b->cap = 0;
+}
+
+/* Empties b, keeping its memory. */
+static inline void aa_buf_reset(struct aa_buf *b)
+{
+	b->n = 0;
+}
+
 void aa_buf_free(struct aa_buf *b);
 /* Ensures room for `extra` more bytes; returns a pointer to the first free byte. */
 uint8_t *aa_buf_reserve(struct aa_buf *b, size_t extra);
@@ -32,7 +45,6 @@ void aa_buf_append_byte(struct aa_buf *b, uint8_t c);
 void aa_buf_append_str(struct aa_buf *b, const char *s);
 /* Removes the first n bytes (n <= b->n). */
 void aa_buf_consume(struct aa_buf *b, size_t n);
-void aa_buf_reset(struct aa_buf *b);
 /* Hands the bytes to the caller (NUL-terminated for convenience) and leaves b empty. */
 uint8_t *aa_buf_steal(struct aa_buf *b, size_t *len);
 

@@ -232,7 +232,7 @@ static void write_buf(struct p2p_conn *c, struct aa_buf *b)
 			return;
 		}
 		if (skip == b->n) {
-			b->n = 0; /* aa_buf_reset(), without the call on the per-ping path */
+			aa_buf_reset(b);
 			return;
 		}
 	}
@@ -278,8 +278,8 @@ static void flush_encrypted(struct p2p_conn *c)
 	 * connection, which flushes again: that nested flush gets a fresh buffer, and whichever
 	 * finishes second frees its own (return_seal_buf). */
 	struct aa_buf out = c->env->seal_buf;
-	c->env->seal_buf = (struct aa_buf){ 0 }; /* aa_buf_init(), inline on the per-ping path */
-	out.n = 0;
+	aa_buf_init(&c->env->seal_buf);
+	aa_buf_reset(&out);
 	if (c->plain_out.n) {
 		if (p2p_noise_session_encrypt(c->ns, c->plain_out.p, c->plain_out.n, &out) < 0)
 			goto nonce;

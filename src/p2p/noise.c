@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "base/endian.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/varint.h"
@@ -63,12 +64,7 @@ _Static_assert(sizeof(P2P_NOISE_PROTOCOL_NAME) - 1 == P2P_NOISE_HASH_BYTES,
 static void make_nonce(uint64_t n, uint8_t out[NONCE_BYTES])
 {
 	memset(out, 0, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(out + 4, &n, 8); /* one store per frame instead of eight */
-#else
-	for (int i = 0; i < 8; i++)
-		out[4 + i] = (uint8_t)(n >> (8 * i));
-#endif
+	aa_store_le64(out + 4, n);
 }
 
 /* ---- SymmetricState (noise spec §5.2) ---------------------------------------------------- */
